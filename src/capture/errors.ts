@@ -1,0 +1,33 @@
+/**
+ * Named errors of the capture stage. Their messages are one line, meant to be
+ * printed as-is to an administrator (no stack trace).
+ *
+ * @module
+ */
+
+/** A capture file cannot be opened or is damaged at a known byte offset. */
+export class CaptureFileError extends Error {
+  /** File the error is about. */
+  readonly path: string;
+  /** Byte offset of the damage, or -1 when the file could not be opened. */
+  readonly offset: number;
+  /** Creates the error; `message` is the full one-line message. */
+  constructor(message: string, path: string, offset = -1) {
+    super(message);
+    this.name = "CaptureFileError";
+    this.path = path;
+    this.offset = offset;
+  }
+}
+
+/** libpcap (or Npcap) is missing, or a live device cannot be opened. */
+export class CaptureDeviceError extends Error {
+  /** Exit code main.ts should use (2: environment or usage). */
+  readonly exitCode: number;
+  /** Creates the error; `message` is the full one-line message. */
+  constructor(message: string, exitCode = 2) {
+    super(message);
+    this.name = "CaptureDeviceError";
+    this.exitCode = exitCode;
+  }
+}

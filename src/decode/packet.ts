@@ -1,0 +1,114 @@
+/**
+ * The decoded view of one packet. One instance is filled per packet and
+ * reused (gopacket's DecodingLayerParser style); `buf` is the capture
+ * source's buffer and the payload is `buf[payloadOffset .. + payloadCapLen)`.
+ * Valid until the next packet.
+ *
+ * @module
+ */
+
+/** IP protocol numbers sealert tracks. */
+export const IpProto = { TCP: 6, UDP: 17 } as const;
+
+/** TCP flag bits. */
+export const TcpFlag = {
+  FIN: 0x01,
+  SYN: 0x02,
+  RST: 0x04,
+  PSH: 0x08,
+  ACK: 0x10,
+  URG: 0x20,
+  ECE: 0x40,
+  CWR: 0x80,
+} as const;
+
+/** Decoded layer-3/4 fields of the current packet. */
+export class DecodedPacket {
+  /** Packet time in seconds since the epoch (fractional). */
+  ts = 0;
+  /** Whole seconds of the packet time. */
+  tsSec = 0;
+  /** Nanoseconds of the packet time. */
+  tsNsec = 0;
+  /** 4 or 6. */
+  ipVersion = 0;
+  /** Source address as big-endian 32-bit words (IPv4: word 0 only, others 0). */
+  readonly src = new Uint32Array(4);
+  /** Destination address, same layout as `src`. */
+  readonly dst = new Uint32Array(4);
+  /** IP protocol (6 TCP, 17 UDP, …). */
+  proto = 0;
+  /** Source port (TCP/UDP), else 0. */
+  srcPort = 0;
+  /** Destination port (TCP/UDP), else 0. */
+  dstPort = 0;
+  /** TCP flags byte. */
+  tcpFlags = 0;
+  /** TCP sequence number. */
+  seq = 0;
+  /** TCP acknowledgement number. */
+  ack = 0;
+  /** TCP window. */
+  window = 0;
+  /** The capture buffer the payload lives in. */
+  buf: Uint8Array = new Uint8Array(0);
+  /** Offset of the transport payload in `buf`. */
+  payloadOffset = 0;
+  /** Transport payload length on the wire (from the IP/UDP length fields). */
+  payloadLen = 0;
+  /** Payload bytes actually captured (may be less than `payloadLen` with a short snaplen). */
+  payloadCapLen = 0;
+  /** Frame length on the wire. */
+  wireLen = 0;
+  /** IP packet length on the wire (header + payload). */
+  ipLen = 0;
+  /** VLAN IDs seen (outermost first), count in `vlanCount`. */
+  readonly vlans = new Uint16Array(4);
+  /** Number of VLAN tags. */
+  vlanCount = 0;
+  /** True when this IPv4/IPv6 packet is a first fragment (more fragments follow). */
+  fragment = false;
+}
+
+/** Text form of the packet's source or destination address (allocates: not for the hot path). */
+export function addressToString(version: number, words: Uint32Array): string {
+  if (version === 4) {
+    const a = words[0];
+    return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+  }
+  const groups: number[] = [];
+  for (let i = 0; i < 4; i++) groups.push(words[i] >>> 16, words[i] & 0xffff);
+  // RFC 5952: compress the longest run (>= 2) of zero groups, leftmost on ties.
+  let bestStart = -1, bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(":");
+  const head = hex.slice(0, bestStart).join(":");
+  const tail = hex.slice(bestStart + bestLen).join(":");
+  return `${head}::${tail}`;
+}
+
+/** Address words as bytes (4 or 16), for Community ID hashing. */
+export function addressToBytes(version: number, words: Uint32Array): Uint8Array {
+  const n = version === 4 ? 1 : 4;
+  const out = new Uint8Array(n * 4);
+  for (let i = 0; i < n; i++) {
+    out[i * 4] = words[i] >>> 24;
+    out[i * 4 + 1] = (words[i] >>> 16) & 255;
+    out[i * 4 + 2] = (words[i] >>> 8) & 255;
+    out[i * 4 + 3] = words[i] & 255;
+  }
+  return out;
+}

@@ -1,0 +1,58 @@
+/**
+ * Named counters for malformed or unusual input, in the spirit of Zeek's
+ * "weird" log: bad input is counted by reason and never thrown.
+ *
+ * @module
+ */
+
+/** The reasons sealert counts. */
+export const WEIRD_NAMES = [
+  "truncated_link_header",
+  "unknown_link_type",
+  "truncated_ip_header",
+  "bad_ip_version",
+  "bad_ipv4_header_length",
+  "bad_ip_total_length",
+  "ipv4_nonfirst_fragment",
+  "ipv6_nonfirst_fragment",
+  "ipv6_bad_extension_header",
+  "ipv6_jumbogram",
+  "ip_snaplen_cut",
+  "truncated_tcp_header",
+  "bad_tcp_header_length",
+  "truncated_udp_header",
+  "bad_udp_length",
+  "too_many_vlan_tags",
+  "tcp_retransmission",
+  "tcp_out_of_order",
+  "tcp_stream_gap",
+  "flow_evicted",
+] as const;
+
+/** One of {@linkcode WEIRD_NAMES}. */
+export type WeirdName = typeof WEIRD_NAMES[number];
+
+/** Counters by weird name; incrementing allocates nothing. */
+export class Weirds {
+  #counts = new Float64Array(WEIRD_NAMES.length);
+  #index = new Map<WeirdName, number>(WEIRD_NAMES.map((n, i) => [n, i]));
+
+  /** Count one occurrence of `name`. */
+  add(name: WeirdName, n = 1): void {
+    this.#counts[this.#index.get(name)!] += n;
+  }
+
+  /** Current count of `name`. */
+  get(name: WeirdName): number {
+    return this.#counts[this.#index.get(name)!];
+  }
+
+  /** Non-zero counters as a plain object (for summaries). */
+  toObject(): Record<string, number> {
+    const out: Record<string, number> = {};
+    WEIRD_NAMES.forEach((n, i) => {
+      if (this.#counts[i] > 0) out[n] = this.#counts[i];
+    });
+    return out;
+  }
+}
