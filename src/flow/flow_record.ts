@@ -1,0 +1,72 @@
+/**
+ * A flow's summary as a plain record (conn.log style), built when a flow
+ * ends. Allocates: called once per flow, never per packet.
+ *
+ * @module
+ */
+
+import { addressToString } from "../decode/packet.ts";
+import { FLOW_STATE_NAMES } from "./flow_state.ts";
+import { type FlowTable, SIZE_SEQ_MAX } from "./flow_table.ts";
+
+/** One flow summary. */
+export interface FlowRecord {
+  /** Flow number. */
+  flow_id: number;
+  /** "tcp", "udp" or the IP protocol number. */
+  proto: string;
+  /** Client endpoint ("ip:port", IPv6 in brackets). */
+  client: string;
+  /** Server endpoint. */
+  server: string;
+  /** First packet time (seconds since the epoch, µs precision). */
+  first_ts: number;
+  /** Last packet time. */
+  last_ts: number;
+  /** Final state name. */
+  state: string;
+  /** Zeek-like history (uppercase client, lowercase server). */
+  history: string;
+  /** Packets client→server, server→client. */
+  pkts: [number, number];
+  /** IP bytes per direction. */
+  bytes: [number, number];
+  /** Payload bytes per direction. */
+  payload: [number, number];
+  /** First payload sizes, negative for server→client. */
+  sizes: number[];
+}
+
+const scratch = new Uint32Array(4);
+
+/** Text endpoint of one side (0 client, 1 server) of a flow. */
+export function endpointString(table: FlowTable, slot: number, side: number): string {
+  const v = table.ipVersion(slot);
+  const ip = addressToString(v, table.address(slot, side, scratch));
+  const port = side === 0 ? table.clientPort(slot) : table.serverPort(slot);
+  return v === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
+
+/** Build the summary of flow `slot`. */
+export function flowRecord(table: FlowTable, slot: number): FlowRecord {
+  const p = table.proto(slot);
+  const n = table.sizeCount[slot];
+  return {
+    flow_id: table.id[slot],
+    proto: p === 6 ? "tcp" : p === 17 ? "udp" : String(p),
+    client: endpointString(table, slot, 0),
+    server: endpointString(table, slot, 1),
+    first_ts: round6(table.firstTs[slot]),
+    last_ts: round6(table.lastTs[slot]),
+    state: FLOW_STATE_NAMES[table.state[slot]] ?? String(table.state[slot]),
+    history: table.historyString(slot),
+    pkts: [table.pkts[slot * 2], table.pkts[slot * 2 + 1]],
+    bytes: [table.bytes[slot * 2], table.bytes[slot * 2 + 1]],
+    payload: [table.payloadBytes[slot * 2], table.payloadBytes[slot * 2 + 1]],
+    sizes: Array.from(table.sizes.subarray(slot * SIZE_SEQ_MAX, slot * SIZE_SEQ_MAX + n)),
+  };
+}
