@@ -1,0 +1,90 @@
+/**
+ * JSON lines alert log (Suricata eve style): one JSON object per detection,
+ * keys always in the same order, for SIEM ingestion.
+ *
+ * @module
+ */
+
+import type { AlertSink, DetectionEvent } from "./event.ts";
+import { LineFile } from "./line_file.ts";
+import { formatIsoMicros } from "./timestamp.ts";
+
+/** Rounds to 3 decimal places (confidence, latency). */
+export function round3(x: number): number {
+  const r = Math.round(x * 1000) / 1000;
+  return r === 0 ? 0 : r; // no -0
+}
+
+/**
+ * The JSON object of one event (no trailing newline), with exactly these keys
+ * in this order: ts, event_type, kind, variant, outcome, client, server,
+ * target (only when present), evidence, confidence, flow_id, community_id,
+ * connections, latency.
+ */
+export function formatJsonLine(ev: DetectionEvent): string {
+  const record: Record<string, unknown> = {
+    ts: formatIsoMicros(ev.ts),
+    event_type: "softether",
+    kind: ev.kind,
+    variant: ev.variant,
+    outcome: ev.outcome,
+    client: { ip: ev.client.ip, port: ev.client.port },
+    server: { ip: ev.server.ip, port: ev.server.port },
+  };
+  if (ev.target !== undefined) record.target = { host: ev.target.host, port: ev.target.port };
+  record.evidence = [...ev.evidence];
+  record.confidence = round3(ev.confidence);
+  record.flow_id = ev.flow_id;
+  record.community_id = ev.community_id;
+  record.connections = ev.connections;
+  record.latency = round3(ev.latency);
+  return JSON.stringify(record);
+}
+
+/**
+ * Appends one JSON object per event to a file (append mode, created if
+ * missing, never truncated, one write call per line) or to standard output.
+ */
+export class JsonLinesSink implements AlertSink {
+  #file: LineFile;
+
+  /**
+   * Opens `path` for appending ("-": standard output).
+   *
+   * @throws {SinkError} "Cannot open log file …" when it cannot be opened.
+   */
+  constructor(path: string) {
+    this.#file = new LineFile(path);
+  }
+
+  /** Path of the file ("-" for standard output). */
+  get path(): string {
+    return this.#file.path;
+  }
+
+  /**
+   * Appends the event's JSON line.
+   *
+   * @throws {SinkError} "Cannot write to log file …".
+   */
+  write(ev: DetectionEvent): void {
+    this.#file.writeLine(formatJsonLine(ev));
+  }
+
+  /** Lines are written unbuffered; nothing to flush. */
+  flush(): void {}
+
+  /**
+   * Closes and reopens the same path (SIGHUP after logrotate).
+   *
+   * @throws {SinkError} "Cannot open log file …"; the next write retries.
+   */
+  reopen(): void {
+    this.#file.reopen();
+  }
+
+  /** Closes the file; safe to call twice. */
+  close(): void {
+    this.#file.close();
+  }
+}

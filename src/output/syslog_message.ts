@@ -1,0 +1,148 @@
+/**
+ * Syslog message formatting for alerts: RFC 5424 with a structured-data
+ * element, or the traditional BSD local form that syslog(3) writes to
+ * /dev/log.
+ *
+ * @module
+ */
+
+import type { DetectionEvent } from "./event.ts";
+import { round3 } from "./json_log.ts";
+import { formatAlertMessage, formatEndpoint } from "./text_log.ts";
+import { formatIsoMicros, type UtcOffset, wallClock } from "./timestamp.ts";
+
+/** Syslog facility numbers by name (RFC 5424 table 1, with the usual names). */
+export const SYSLOG_FACILITIES: Readonly<Record<string, number>> = {
+  kern: 0,
+  user: 1,
+  mail: 2,
+  daemon: 3,
+  auth: 4,
+  syslog: 5,
+  lpr: 6,
+  news: 7,
+  uucp: 8,
+  cron: 9,
+  authpriv: 10,
+  ftp: 11,
+  ntp: 12,
+  security: 13,
+  console: 14,
+  clock: 15,
+  local0: 16,
+  local1: 17,
+  local2: 18,
+  local3: 19,
+  local4: 20,
+  local5: 21,
+  local6: 22,
+  local7: 23,
+};
+
+/** Default facility: local0. */
+export const DEFAULT_FACILITY = 16;
+
+/** Default SD-ID enterprise number (32473 is IANA's example number, RFC 5612). */
+export const DEFAULT_ENTERPRISE_ID = 32473;
+
+/** Severity "warning": an established VPN session. */
+export const SEVERITY_WARNING = 4;
+
+/** Severity "notice": an attempt, or an administration connection. */
+export const SEVERITY_NOTICE = 5;
+
+/**
+ * Parses a facility name ("local0", "daemon", …) or number (0–23).
+ *
+ * @throws {RangeError} On an unknown facility.
+ */
+export function parseSyslogFacility(text: string): number {
+  const name = text.trim().toLowerCase();
+  if (/^\d+$/.test(name) && Number(name) <= 23) return Number(name);
+  const n = SYSLOG_FACILITIES[name];
+  if (n === undefined) throw new RangeError(`Unknown syslog facility "${text}"`);
+  return n;
+}
+
+/** Severity of an event: warning for an established VPN session, notice otherwise. */
+export function syslogSeverity(ev: DetectionEvent): number {
+  return ev.kind === "vpn" && ev.outcome === "established" ? SEVERITY_WARNING : SEVERITY_NOTICE;
+}
+
+/** Replaces control characters (which could split or forge log lines) with "?". */
+function stripControls(s: string): string {
+  // deno-lint-ignore no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "?");
+}
+
+/** Escapes an SD-PARAM value per RFC 5424 6.3.3 ('"', '\' and ']'), without control characters. */
+export function escapeSdValue(value: string): string {
+  return stripControls(value).replace(/["\\\]]/g, (c) => "\\" + c);
+}
+
+/** An RFC 5424 header field: printable US-ASCII only, at most `max` characters, "-" if empty. */
+function headerField(value: string, max: number): string {
+  const v = value.replace(/[^\x21-\x7e]/g, "").slice(0, max);
+  return v === "" ? "-" : v;
+}
+
+/** Fields of the syslog header that do not come from the event. */
+export interface SyslogHeader {
+  /** Facility number 0–23. */
+  facility: number;
+  /** HOSTNAME field ("-" when unknown). */
+  hostname: string;
+  /** APP-NAME field, "sealert". */
+  appName: string;
+  /** PROCID field (usually the process id). */
+  procId: string;
+  /** Enterprise number of the SD-ID "sealert@N". */
+  enterpriseId: number;
+}
+
+/** The structured-data element: `[sealert@32473 kind="vpn" variant="TCP" …]`. */
+export function formatStructuredData(ev: DetectionEvent, enterpriseId: number): string {
+  const params: [string, string][] = [
+    ["kind", ev.kind],
+    ["variant", ev.variant],
+    ["outcome", ev.outcome],
+    ["client", formatEndpoint(ev.client)],
+    ["server", formatEndpoint(ev.server)],
+  ];
+  if (ev.target !== undefined) params.push(["target", `${ev.target.host}:${ev.target.port}`]);
+  params.push(["confidence", String(round3(ev.confidence))]);
+  params.push(["community_id", ev.community_id]);
+  const body = params.map(([k, v]) => `${k}="${escapeSdValue(v)}"`).join(" ");
+  return `[sealert@${enterpriseId} ${body}]`;
+}
+
+/**
+ * An RFC 5424 message:
+ * `<PRI>1 TIMESTAMP HOSTNAME sealert PROCID softether [sealert@N …] MSG`,
+ * TIMESTAMP being the packet time in UTC with microseconds and MSG the text
+ * log line without its date prefix.
+ */
+export function formatRfc5424(ev: DetectionEvent, header: SyslogHeader): string {
+  const pri = header.facility * 8 + syslogSeverity(ev);
+  return `<${pri}>1 ${formatIsoMicros(ev.ts)} ${headerField(header.hostname, 255)} ` +
+    `${headerField(header.appName, 48)} ${headerField(header.procId, 128)} softether ` +
+    `${formatStructuredData(ev, header.enterpriseId)} ${stripControls(formatAlertMessage(ev))}`;
+}
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/**
+ * The BSD local form that syslog(3) sends to /dev/log and that rsyslog's
+ * imuxsock and journald parse by default:
+ * `<PRI>Mmm dd HH:MM:SS sealert[PID]: MSG` (packet time, local time zone).
+ */
+export function formatBsdLocal(ev: DetectionEvent, header: SyslogHeader, tz?: UtcOffset): string {
+  const pri = header.facility * 8 + syslogSeverity(ev);
+  const t = wallClock(ev.ts, tz);
+  const p2 = (n: number) => String(n).padStart(2, "0");
+  const stamp = `${MONTHS[t.month - 1]} ${String(t.day).padStart(2, " ")} ` +
+    `${p2(t.hour)}:${p2(t.minute)}:${p2(t.second)}`;
+  const tag = headerField(header.appName, 32);
+  return `<${pri}>${stamp} ${tag}[${headerField(header.procId, 16)}]: ` +
+    stripControls(formatAlertMessage(ev));
+}
