@@ -58,11 +58,7 @@ let loaded: { libc: Libc; errno: () => number; platform: Platform } | null = nul
 /** Opens libc once. */
 function load(): { libc: Libc; errno: () => number; platform: Platform } {
   if (loaded !== null) return loaded;
-  const platform = Deno.build.os === "linux"
-    ? LINUX
-    : Deno.build.os === "darwin"
-    ? DARWIN
-    : null;
+  const platform = Deno.build.os === "linux" ? LINUX : Deno.build.os === "darwin" ? DARWIN : null;
   if (platform === null) {
     throw new UnixSocketError(`Unix datagram sockets are not supported on ${Deno.build.os}`, 0);
   }

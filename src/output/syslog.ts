@@ -1,0 +1,180 @@
+/**
+ * Syslog alert sink: RFC 5424 messages over UDP, TCP (RFC 6587 octet
+ * counting) or a local Unix socket such as /dev/log. Sending is
+ * fire-and-forget: a failure never stops the sensor; it is counted in
+ * `errors`, kept in `lastError` and reported once per outage to `onError`.
+ *
+ * @module
+ */
+
+import type { AlertSink, DetectionEvent } from "./event.ts";
+import { SinkError } from "./event.ts";
+import {
+  DEFAULT_ENTERPRISE_ID,
+  DEFAULT_FACILITY,
+  formatBsdLocal,
+  formatRfc5424,
+  type SyslogHeader,
+} from "./syslog_message.ts";
+import { formatSyslogTarget, parseSyslogTarget, type SyslogTarget } from "./syslog_target.ts";
+import { openTransport, type SyslogTransport } from "./syslog_transport.ts";
+import type { UtcOffset } from "./timestamp.ts";
+
+export type { SyslogTarget } from "./syslog_target.ts";
+export { parseSyslogTarget } from "./syslog_target.ts";
+export { parseSyslogFacility } from "./syslog_message.ts";
+
+/** Options of {@linkcode SyslogSink}. */
+export interface SyslogOptions {
+  /** Facility number 0–23 (see `parseSyslogFacility`). Default 16 (local0). */
+  facility?: number;
+  /**
+   * Message format: "rfc5424" (default), or "bsd", the syslog(3) form
+   * `<PRI>Mmm dd HH:MM:SS sealert[PID]: MSG` that rsyslog's imuxsock and
+   * journald expect on /dev/log by default.
+   */
+  format?: "rfc5424" | "bsd";
+  /** HOSTNAME field. Default: this host's name, or "-" if it cannot be read. */
+  hostname?: string;
+  /** APP-NAME field. Default "sealert". */
+  appName?: string;
+  /** PROCID field. Default: this process id. */
+  procId?: string;
+  /** Enterprise number of the SD-ID "sealert@N". Default 32473. */
+  enterpriseId?: number;
+  /** Time zone of the "bsd" timestamp (default: host local time). */
+  tz?: UtcOffset;
+  /** Called with the first error after a success (once per outage, not per message). */
+  onError?: (err: SinkError) => void;
+  /** Seconds between reconnection attempts; messages meanwhile are counted as errors. Default 1. */
+  retrySeconds?: number;
+  /** Seconds allowed for a TCP connection. Default 5. */
+  connectTimeoutSeconds?: number;
+  /** Unsent bytes allowed on a stream connection before messages are dropped. Default 1 MiB. */
+  maxBufferedBytes?: number;
+}
+
+/** This host's name, or "-" when it cannot be read (no --allow-sys). */
+function defaultHostname(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "-";
+  }
+}
+
+const encoder = new TextEncoder();
+
+/** Sends one syslog message per detection. */
+export class SyslogSink implements AlertSink {
+  /** Where messages go. */
+  readonly target: SyslogTarget;
+  #header: SyslogHeader;
+  #format: "rfc5424" | "bsd";
+  #tz: UtcOffset | undefined;
+  #onError: ((err: SinkError) => void) | undefined;
+  #transport: SyslogTransport;
+  #errors = 0;
+  #sent = 0;
+  #lastError: SinkError | undefined;
+  #healthy = true;
+  #closed = false;
+
+  /**
+   * Prepares the sink; nothing is sent and no connection is made until the
+   * first event.
+   *
+   * @param target `udp://host[:port]`, `tcp://host[:port]`, `unix:///dev/log`, or a parsed target.
+   * @throws {RangeError} On an invalid target or facility.
+   */
+  constructor(target: string | SyslogTarget, options: SyslogOptions = {}) {
+    this.target = typeof target === "string" ? parseSyslogTarget(target) : target;
+    const facility = options.facility ?? DEFAULT_FACILITY;
+    if (!Number.isInteger(facility) || facility < 0 || facility > 23) {
+      throw new RangeError(`Invalid syslog facility: ${facility}`);
+    }
+    this.#header = {
+      facility,
+      hostname: options.hostname ?? defaultHostname(),
+      appName: options.appName ?? "sealert",
+      procId: options.procId ?? String(Deno.pid),
+      enterpriseId: options.enterpriseId ?? DEFAULT_ENTERPRISE_ID,
+    };
+    this.#format = options.format ?? "rfc5424";
+    this.#tz = options.tz;
+    this.#onError = options.onError;
+    this.#transport = openTransport(this.target, {
+      ok: () => {
+        this.#sent++;
+        this.#healthy = true;
+      },
+      fail: (err, lost) => {
+        this.#errors += lost;
+        this.#lastError = err;
+        if (!this.#healthy) return;
+        this.#healthy = false;
+        this.#onError?.(err);
+      },
+    }, {
+      retrySeconds: options.retrySeconds ?? 1,
+      connectTimeoutSeconds: options.connectTimeoutSeconds ?? 5,
+      maxBufferedBytes: options.maxBufferedBytes ?? 1 << 20,
+    });
+  }
+
+  /** Messages that could not be sent so far. */
+  get errors(): number {
+    return this.#errors;
+  }
+
+  /** Messages handed to the operating system so far. */
+  get sent(): number {
+    return this.#sent;
+  }
+
+  /** The most recent failure, if any. */
+  get lastError(): SinkError | undefined {
+    return this.#lastError;
+  }
+
+  /** The syslog message of one event, as sent (without transport framing). */
+  format(ev: DetectionEvent): string {
+    return this.#format === "bsd"
+      ? formatBsdLocal(ev, this.#header, this.#tz)
+      : formatRfc5424(ev, this.#header);
+  }
+
+  /**
+   * Sends the event. Network failures are not thrown: see `errors`,
+   * `lastError` and `onError`.
+   *
+   * @throws {SinkError} Only when the sink was closed.
+   */
+  write(ev: DetectionEvent): void {
+    if (this.#closed) {
+      throw new SinkError(`Cannot send to syslog ${formatSyslogTarget(this.target)}: closed`);
+    }
+    this.#transport.send(encoder.encode(this.format(ev)));
+  }
+
+  /** Sending is asynchronous; use `drain()` to wait for it. */
+  flush(): void {}
+
+  /** Nothing to reopen: connections are re-established after failures. */
+  reopen(): void {}
+
+  /**
+   * Resolves once every message written so far was sent or counted as an
+   * error, and after `close()` once the socket is released.
+   */
+  drain(): Promise<void> {
+    return this.#transport.drain();
+  }
+
+  /** Stops accepting events; pending messages are still sent (await `drain()`). Safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#transport.close();
+  }
+}
