@@ -1,0 +1,387 @@
+/**
+ * Buffered byte input for the offline capture readers.
+ *
+ * A {@linkcode ByteInput} is one reusable window `buf[pos .. end)` over the
+ * bytes of a capture file (decompressed, for gzip). The format readers parse
+ * records in place at `pos` and advance it; {@linkcode ByteInput.fill} moves
+ * the unconsumed tail to the front of the buffer and appends more input. The
+ * buffer is replaced only when a record is bigger than it (rare, counted in
+ * {@linkcode ByteInput.grows}).
+ *
+ * Plain files are read with synchronous reads (one per buffer); gzip files go
+ * through a streaming `DecompressionStream("gzip")`, which is why filling is
+ * asynchronous.
+ *
+ * @module
+ */
+
+import { CaptureFileError } from "./errors.ts";
+
+/** Default size of the read buffer, in bytes. */
+export const DEFAULT_BUFFER_SIZE = 1 << 20;
+
+/** Smallest read buffer accepted, in bytes (smaller requests are raised to it). */
+export const MIN_BUFFER_SIZE = 4096;
+
+/** Size of the compressed chunks fed to the gzip decompressor, in bytes. */
+const GZIP_READ_CHUNK = 256 * 1024;
+
+/** A buffered, refillable window over the bytes of one capture file. */
+export abstract class ByteInput {
+  /** The read buffer; valid data is `buf[pos .. end)`. */
+  buf: Uint8Array;
+  /** A DataView over `buf`, re-created only when the buffer is replaced. */
+  view: DataView;
+  /** Offset in `buf` of the first unconsumed byte. */
+  pos = 0;
+  /** Offset in `buf` just past the last valid byte. */
+  end = 0;
+  /** Offset in the (decompressed) file of `buf[0]`. */
+  base = 0;
+  /** True once the underlying input is exhausted (or failed). */
+  eof = false;
+  /** Number of times the buffer had to grow to hold one record. */
+  grows = 0;
+  /**
+   * A read or decompression failure, kept until the bytes buffered before it
+   * are consumed (every valid packet before the damage is delivered first).
+   */
+  failure = "";
+  /** The path as given by the user; used in error messages. */
+  readonly path: string;
+  /** Size of the file on disk in bytes (0 when unknown, e.g. a pipe). */
+  readonly size: number;
+  /** True when the file is gzip-compressed (offsets are then decompressed offsets). */
+  readonly compressed: boolean;
+
+  /** Creates the window with an empty buffer of `bufferSize` bytes. */
+  constructor(path: string, size: number, bufferSize: number, compressed: boolean) {
+    this.path = path;
+    this.size = size;
+    this.compressed = compressed;
+    this.buf = new Uint8Array(Math.max(MIN_BUFFER_SIZE, bufferSize | 0));
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  /** Bytes of the file on disk read so far (compressed bytes for gzip). */
+  abstract get rawBytesRead(): number;
+
+  /** Appends input at `end` until the buffer is full or the input ends. */
+  protected abstract read(): Promise<void> | void;
+
+  /** Releases the file handle; safe to call twice. */
+  abstract close(): void;
+
+  /**
+   * Moves the unconsumed tail to the front, grows the buffer when `need`
+   * (bytes wanted from `pos`) exceeds it, and reads more input.
+   * Resolves false when the input is exhausted and no byte could be added.
+   */
+  async fill(need = 0): Promise<boolean> {
+    const tail = this.end - this.pos;
+    if (this.pos > 0) {
+      if (tail > 0) this.buf.copyWithin(0, this.pos, this.end);
+      this.base += this.pos;
+      this.pos = 0;
+      this.end = tail;
+    }
+    if (need > this.buf.length) {
+      let size = this.buf.length * 2;
+      while (size < need) size *= 2;
+      const bigger = new Uint8Array(size);
+      bigger.set(this.buf.subarray(0, tail));
+      this.buf = bigger;
+      this.view = new DataView(bigger.buffer);
+      this.grows++;
+    }
+    if (this.eof) return false;
+    if (this.end === this.buf.length) return true; // full already: nothing to add
+    const before = this.end;
+    await this.read();
+    return this.end > before;
+  }
+
+  /** Fills until at least `n` bytes are buffered from `pos`; false if the input ends first. */
+  async ensure(n: number): Promise<boolean> {
+    while (this.end - this.pos < n) {
+      if (!(await this.fill(n))) return false;
+    }
+    return true;
+  }
+
+  /** Error for a record cut short by the end of the file at stream offset `offset`. */
+  truncated(offset: number, detail: string): CaptureFileError {
+    return new CaptureFileError(
+      `Capture file "${this.path}" is truncated at ${this.at(offset)} (${detail})`,
+      this.path,
+      offset,
+    );
+  }
+
+  /** Error for a damaged record starting at stream offset `offset`. */
+  damaged(offset: number, detail: string): CaptureFileError {
+    return new CaptureFileError(
+      `Capture file "${this.path}" is damaged at ${this.at(offset)} (${detail})`,
+      this.path,
+      offset,
+    );
+  }
+
+  /** Error for the pending read/decompression failure at stream offset `offset`. */
+  failed(offset: number): CaptureFileError {
+    return this.damaged(offset, this.failure);
+  }
+
+  private at(offset: number): string {
+    return `${this.compressed ? "decompressed byte" : "byte"} ${offset}`;
+  }
+}
+
+/** A plain (uncompressed) file read with synchronous reads. */
+class PlainByteInput extends ByteInput {
+  #file: Deno.FsFile | null;
+  #read: number;
+
+  constructor(path: string, size: number, bufferSize: number, file: Deno.FsFile, head: Uint8Array) {
+    super(path, size, Math.max(bufferSize, head.length), false);
+    this.#file = file;
+    this.buf.set(head);
+    this.end = head.length;
+    this.#read = head.length;
+  }
+
+  get rawBytesRead(): number {
+    return this.#read;
+  }
+
+  protected read(): void {
+    const file = this.#file;
+    if (file === null) {
+      this.eof = true;
+      return;
+    }
+    const buf = this.buf;
+    while (this.end < buf.length) {
+      let n: number | null;
+      try {
+        n = file.readSync(buf.subarray(this.end));
+      } catch (e) {
+        this.failure = `read error: ${(e as Error).message}`;
+        n = null;
+      }
+      if (n === null) {
+        this.eof = true;
+        return;
+      }
+      this.end += n;
+      this.#read += n;
+    }
+  }
+
+  close(): void {
+    const file = this.#file;
+    this.#file = null;
+    this.eof = true;
+    if (file !== null) {
+      try {
+        file.close();
+      } catch {
+        // already closed
+      }
+    }
+  }
+}
+
+/** A gzip file decompressed with a streaming `DecompressionStream("gzip")`. */
+class GzipByteInput extends ByteInput {
+  #file: Deno.FsFile | null;
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #pending: Uint8Array | null = null;
+  #pendingOff = 0;
+  #read: number;
+
+  constructor(
+    path: string,
+    size: number,
+    bufferSize: number,
+    file: Deno.FsFile,
+    head: Uint8Array<ArrayBuffer>,
+  ) {
+    super(path, size, bufferSize, true);
+    this.#file = file;
+    this.#read = head.length;
+    let first: Uint8Array<ArrayBuffer> | null = head;
+    const compressed = new ReadableStream<BufferSource>({
+      pull: (controller) => {
+        if (first !== null) {
+          controller.enqueue(first);
+          first = null;
+          return;
+        }
+        const f = this.#file;
+        const chunk = new Uint8Array(GZIP_READ_CHUNK);
+        const n = f === null ? null : f.readSync(chunk);
+        if (n === null) {
+          controller.close();
+          return;
+        }
+        this.#read += n;
+        controller.enqueue(chunk.subarray(0, n));
+      },
+    }, { highWaterMark: 0 });
+    this.#reader = compressed.pipeThrough<Uint8Array>(new DecompressionStream("gzip")).getReader();
+  }
+
+  get rawBytesRead(): number {
+    return this.#read;
+  }
+
+  protected async read(): Promise<void> {
+    const buf = this.buf;
+    while (this.end < buf.length) {
+      let chunk = this.#pending;
+      if (chunk === null) {
+        let result: ReadableStreamReadResult<Uint8Array>;
+        try {
+          result = await this.#reader.read();
+        } catch (e) {
+          this.failure = describeGzipError(e);
+          this.eof = true;
+          return;
+        }
+        if (result.done) {
+          this.eof = true;
+          return;
+        }
+        chunk = result.value;
+        this.#pending = chunk;
+        this.#pendingOff = 0;
+      }
+      const off = this.#pendingOff;
+      const n = Math.min(chunk.length - off, buf.length - this.end);
+      buf.set(
+        n === chunk.length - off && off === 0 ? chunk : chunk.subarray(off, off + n),
+        this.end,
+      );
+      this.end += n;
+      if (off + n === chunk.length) this.#pending = null;
+      else this.#pendingOff = off + n;
+    }
+  }
+
+  close(): void {
+    const file = this.#file;
+    this.#file = null;
+    this.eof = true;
+    this.#pending = null;
+    this.#reader.cancel().catch(() => {});
+    if (file !== null) {
+      try {
+        file.close();
+      } catch {
+        // already closed
+      }
+    }
+  }
+}
+
+function describeGzipError(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (msg.includes("checksum")) return "gzip data is cut short or corrupt";
+  if (msg.includes("failed to write whole buffer")) {
+    return "unexpected data after the gzip stream; concatenated gzip members are not supported";
+  }
+  return `gzip data is corrupt: ${msg}`;
+}
+
+/** One-line "cannot open" error for `path` with the given reason. */
+export function cannotOpen(path: string, reason: string): CaptureFileError {
+  return new CaptureFileError(`Cannot open capture file "${path}": ${reason}`, path);
+}
+
+/** Maps a Deno file-system error to a one-line "cannot open" error. */
+export function openError(path: string, e: unknown): CaptureFileError {
+  if (e instanceof CaptureFileError) return e;
+  let reason: string;
+  if (e instanceof Deno.errors.NotFound) reason = "no such file";
+  else if (e instanceof Deno.errors.PermissionDenied) reason = "permission denied";
+  else if (e instanceof Deno.errors.NotCapable) reason = "read access not granted (--allow-read)";
+  else if (e instanceof Deno.errors.IsADirectory) reason = "is a directory";
+  else reason = e instanceof Error ? e.message : String(e);
+  return cannotOpen(path, reason);
+}
+
+/** Reads up to `n` bytes from the start of `file` (fewer only at end of file). */
+function readHead(file: Deno.FsFile, n: number): Uint8Array<ArrayBuffer> {
+  const head = new Uint8Array(n);
+  let got = 0;
+  while (got < n) {
+    const r = file.readSync(head.subarray(got));
+    if (r === null) break;
+    got += r;
+  }
+  return got === n ? head : head.subarray(0, got);
+}
+
+/**
+ * Checks that `path` names a readable file and returns its size on disk
+ * (0 for pipes and other non-regular files). Throws a "cannot open" error.
+ */
+export function statCaptureFile(path: string): number {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch (e) {
+    throw openError(path, e);
+  }
+  if (info.isDirectory) throw cannotOpen(path, "is a directory");
+  return info.isFile ? info.size : 0;
+}
+
+/**
+ * Reads the first bytes of a regular file: its leading bytes (up to `n`),
+ * without keeping it open. Throws a "cannot open" error.
+ */
+export function peekFile(path: string, n: number): Uint8Array {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true });
+  } catch (e) {
+    throw openError(path, e);
+  }
+  try {
+    return readHead(file, n);
+  } catch (e) {
+    throw openError(path, e);
+  } finally {
+    file.close();
+  }
+}
+
+/** True when `head` starts with the gzip magic 1f 8b. */
+export function isGzip(head: Uint8Array): boolean {
+  return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+}
+
+/**
+ * Opens `path` as a {@linkcode ByteInput}: gzip files (detected by their
+ * magic, not their name) are decompressed on the fly. Throws a one-line
+ * {@linkcode CaptureFileError} when the file cannot be opened.
+ */
+export function openByteInput(path: string, bufferSize = DEFAULT_BUFFER_SIZE): ByteInput {
+  const size = statCaptureFile(path);
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true });
+  } catch (e) {
+    throw openError(path, e);
+  }
+  try {
+    const head = readHead(file, 2);
+    if (isGzip(head)) return new GzipByteInput(path, size, bufferSize, file, head);
+    return new PlainByteInput(path, size, bufferSize, file, head);
+  } catch (e) {
+    file.close();
+    throw openError(path, e);
+  }
+}
