@@ -25,12 +25,10 @@ export function parseSyslogTarget(text: string): SyslogTarget {
     new RangeError(
       `Invalid syslog target "${text}": expected udp://host[:port], tcp://host[:port] or unix:///path`,
     );
-  if (text.startsWith("/")) return { transport: "unix", path: text };
-  const unix = /^unix:(?:\/\/)?(\/.*)$/.exec(text);
-  if (unix !== null) {
-    if (unix[1].length < 2) throw bad();
-    return { transport: "unix", path: unix[1] };
-  }
+  if (/^\/[^/]/.test(text)) return { transport: "unix", path: text };
+  const unix = /^unix:(?:\/\/)?(\/[^/].*)$/.exec(text);
+  if (unix !== null) return { transport: "unix", path: unix[1] };
+  if (text.startsWith("unix:")) throw bad();
   const net = /^(udp|tcp):\/\/(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]+))(?::(\d{1,5}))?\/?$/.exec(
     text,
   );

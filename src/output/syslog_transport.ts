@@ -78,14 +78,22 @@ class Waiters {
   }
 }
 
-/** Syslog over UDP (RFC 5426): one message per datagram. */
+/** Most datagrams waiting for their turn before new ones are dropped. */
+const MAX_UDP_QUEUE = 10_000;
+
+/**
+ * Syslog over UDP (RFC 5426): one message per datagram. Datagrams are sent
+ * one at a time, each after the previous one's completion, because Deno's
+ * node:dgram reorders sends issued in the same tick.
+ */
 export class UdpTransport implements SyslogTransport {
   #socket: dgram.Socket;
   #host: string;
   #port: number;
   #label: string;
   #report: TransportReport;
-  #pending = 0;
+  #queue: Uint8Array[] = [];
+  #inFlight = false;
   #closing = false;
   #closed = false;
   #waiters = new Waiters();
@@ -104,28 +112,44 @@ export class UdpTransport implements SyslogTransport {
     return new SinkError(`Cannot send to syslog ${this.#label}: ${errorReason(err)}`);
   }
 
-  /** Sends one datagram. */
+  /** Queues one datagram. */
   send(message: Uint8Array): void {
     if (this.#closing) {
       this.#report.fail(new SinkError(`Cannot send to syslog ${this.#label}: closed`), 1);
       return;
     }
-    this.#pending++;
+    if (this.#queue.length >= MAX_UDP_QUEUE) {
+      this.#report.fail(this.#error("too many unsent messages"), 1);
+      return;
+    }
+    this.#queue.push(message);
+    this.#pump();
+  }
+
+  #pump(): void {
+    if (this.#inFlight) return;
+    const message = this.#queue.shift();
+    if (message === undefined) return this.#settle();
+    this.#inFlight = true;
+    const done = (err: unknown) => {
+      this.#inFlight = false;
+      if (err) this.#report.fail(this.#error(err), 1);
+      else this.#report.ok();
+      this.#pump();
+    };
     try {
-      this.#socket.send(message, this.#port, this.#host, (err) => {
-        this.#pending--;
-        if (err) this.#report.fail(this.#error(err), 1);
-        else this.#report.ok();
-        this.#settle();
-      });
+      this.#socket.send(message, this.#port, this.#host, (err) => done(err));
     } catch (err) {
-      this.#pending--;
-      this.#report.fail(this.#error(err), 1);
+      done(err ?? new Error("send failed"));
     }
   }
 
+  #idle(): boolean {
+    return !this.#inFlight && this.#queue.length === 0;
+  }
+
   #settle(): void {
-    if (this.#closing && this.#pending === 0 && !this.#closed) {
+    if (this.#closing && this.#idle() && !this.#closed) {
       this.#closed = true;
       try {
         this.#socket.close();
@@ -133,12 +157,12 @@ export class UdpTransport implements SyslogTransport {
         // Never bound: nothing to close.
       }
     }
-    this.#waiters.check(this.#pending === 0);
+    this.#waiters.check(this.#idle());
   }
 
   /** Resolves once every datagram was handed to the kernel or reported lost. */
   drain(): Promise<void> {
-    return this.#waiters.wait(() => this.#pending === 0);
+    return this.#waiters.wait(() => this.#idle());
   }
 
   /** Closes the socket once pending datagrams are sent. */
