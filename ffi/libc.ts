@@ -1,0 +1,62 @@
+/**
+ * The few C library functions the capture loop uses: `memcpy`, to copy
+ * packets out of libpcap's buffer (measured: ~30 ns per 1,514 B packet with
+ * BigInt addresses, against 117–160 ns for `UnsafePointerView.copyInto` and
+ * ~50 ns for `Uint8Array.set(view.subarray())`), and `poll`, to wait for
+ * packets with a timeout that holds even when no traffic arrives.
+ *
+ * Loaded lazily with {@linkcode libc}; null when no C library loads (the
+ * callers then fall back to JavaScript copies and blocking reads).
+ *
+ * @module
+ */
+
+import type { PcapOs } from "./libpcap.ts";
+
+/** The C functions, with addresses as BigInt (fast FFI path). */
+export const LIBC_SYMBOLS = {
+  /** `void *memcpy(void *dst, const void *src, size_t n)`. */
+  memcpy: { parameters: ["u64", "u64", "usize"], result: "void" },
+  /** `int poll(struct pollfd *fds, nfds_t nfds, int timeout)` (not on Windows). */
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", optional: true },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The loaded C functions. */
+export type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
+
+/** `POLLIN`. */
+export const POLLIN = 1;
+
+/** The libraries that export `memcpy` on `os`, in the order tried. */
+export function libcCandidates(os: PcapOs): string[] {
+  switch (os) {
+    case "windows":
+      return ["ntdll.dll", "msvcrt.dll"];
+    case "darwin":
+      return ["/usr/lib/libSystem.B.dylib"];
+    default:
+      return ["libc.so.6", "libc.so", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1"];
+  }
+}
+
+let loaded: Libc | null | undefined;
+
+/** The C library of this OS, loaded on first use; null when none loads. */
+export function libc(): Libc | null {
+  if (loaded !== undefined) return loaded;
+  loaded = null;
+  for (const path of libcCandidates(Deno.build.os)) {
+    try {
+      loaded = Deno.dlopen(path, LIBC_SYMBOLS).symbols;
+      break;
+    } catch {
+      // try the next name
+    }
+  }
+  return loaded;
+}
+
+/** The address of an ArrayBuffer's memory, as a BigInt (for `memcpy`). */
+export function bufferAddress(buffer: ArrayBuffer): bigint {
+  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer)));
+}

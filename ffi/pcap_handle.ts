@@ -1,0 +1,358 @@
+/**
+ * A live libpcap capture handle (`pcap_t`).
+ *
+ * The packet loop is allocation-free: `pcap_next_ex` writes the header and
+ * data addresses into two reused 8-byte out slots, read back as u32 halves;
+ * the header (whose address never moves) is read through a `Uint32Array`
+ * mapped once, and the data view is re-mapped only when libpcap's data
+ * address changes or a packet is longer than the mapped size.
+ *
+ * `next` blocks for up to the read timeout: call it from a Worker (see
+ * `src/capture/live_worker.ts`), never from the main thread. The timeout
+ * must hold on an idle link too (so a stop request is seen), which libpcap's
+ * own read timeout does not guarantee: on Linux with TPACKET_V3 a blocking
+ * `pcap_next_ex` sleeps until a packet arrives, however long that takes. So on
+ * Linux and macOS the handle is non-blocking and `next` waits in `poll(2)` on
+ * the selectable descriptor for at most the timeout; Windows (Npcap, which
+ * returns on its read timeout) keeps the blocking read.
+ *
+ * @example
+ * ```ts ignore
+ * const h = PcapHandle.open({ device: "eth0", filter: "tcp" });
+ * while (h.next() >= 0) {
+ *   if (h.header.capLen > 0) console.log(h.header.capLen, h.data[0]);
+ * }
+ * h.close();
+ * ```
+ *
+ * @module
+ */
+
+import { CaptureDeviceError } from "../src/capture/errors.ts";
+import { LinkType } from "../src/capture/raw_packet.ts";
+import {
+  BPF_PROGRAM_SIZE,
+  PCAP_STAT,
+  Pkthdr,
+  pkthdrLayout,
+  type PkthdrWords,
+  pkthdrWords,
+  readPkthdr,
+} from "./layout.ts";
+import { type Libc, libc, POLLIN } from "./libc.ts";
+import { type Libpcap, libpcap, PCAP_ERRBUF_SIZE, type PcapOs } from "./libpcap.ts";
+import {
+  activateErrorMessage,
+  activateWarningMessage,
+  cText,
+  filterErrorMessage,
+  oneLine,
+  PcapStatus,
+} from "./messages.ts";
+
+/** How to open a live capture. */
+export interface PcapOpenOptions {
+  /** Device name as listed by `listDevices` (`eth0`, `\Device\NPF_{...}`). */
+  device: string;
+  /** Name to use in error messages (e.g. the Npcap description); default `device`. */
+  label?: string;
+  /** Bytes kept per packet; default 65535. */
+  snaplen?: number;
+  /** Promiscuous mode; default true. */
+  promisc?: boolean;
+  /** Read timeout in milliseconds (how long `next` may block); default 50. */
+  timeoutMs?: number;
+  /** Kernel capture buffer in bytes; default 64 MiB. */
+  bufferSize?: number;
+  /** Immediate mode (deliver each packet at once, more wake-ups); default false. */
+  immediate?: boolean;
+  /** BPF filter expression (tcpdump syntax); default none. */
+  filter?: string;
+}
+
+/** libpcap's counters (`pcap_stats`; 32-bit, they wrap). */
+export interface PcapStats {
+  /** Packets received (Linux: that passed the filter). */
+  received: number;
+  /** Packets dropped for lack of buffer space. */
+  dropped: number;
+  /** Packets dropped by the interface or driver (not all OSes count these). */
+  ifDropped: number;
+}
+
+/** Default snapshot length. */
+export const DEFAULT_SNAPLEN = 65535;
+/** Default read timeout (ms). */
+export const DEFAULT_TIMEOUT_MS = 50;
+/** Default kernel buffer size (bytes). */
+export const DEFAULT_BUFFER_SIZE = 64 * 1024 * 1024;
+
+/** `PCAP_NETMASK_UNKNOWN`. */
+const NETMASK_UNKNOWN = 0xffffffff;
+
+/**
+ * The LINKTYPE_* value for a DLT_* value (they differ for DLT_RAW, 12 or 14
+ * depending on the OS, which is LINKTYPE_RAW 101 in files).
+ */
+export function dltToLinkType(dlt: number): number {
+  if (dlt === 12 || dlt === 14) return LinkType.RAW;
+  return dlt;
+}
+
+/**
+ * How `next` waits on `os`: `"poll"` (non-blocking handle + `poll(2)` with the
+ * timeout) or `"timeout"` (blocking read, trusting libpcap's read timeout).
+ */
+export function waitStrategy(os: PcapOs): "poll" | "timeout" {
+  return os === "windows" ? "timeout" : "poll";
+}
+
+function cString(text: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(`${text}\0`);
+}
+
+/** One open live capture; owns the native `pcap_t` until {@linkcode PcapHandle.close}. */
+export class PcapHandle {
+  /** Device name. */
+  readonly device: string;
+  /** LINKTYPE_* of the frames. */
+  readonly linkType: number;
+  /** Snapshot length in effect (`pcap_snapshot`). */
+  readonly snaplen: number;
+  /** `pcap_activate` warning, if any (e.g. promiscuous mode unsupported). */
+  readonly warning: string | undefined;
+  /** The last packet's header, valid after {@linkcode next} returned 1. */
+  readonly header: Pkthdr = new Pkthdr();
+  /**
+   * The last packet's bytes are `data[0 .. header.capLen)`: a view of
+   * libpcap's memory, valid until the next call to `next` or `close`.
+   */
+  data: Uint8Array = new Uint8Array(0);
+  /** Address of `data` in memory (for `memcpy`). */
+  dataAddress = 0n;
+
+  #lib: Libpcap;
+  #pcap: Deno.PointerObject | null;
+  #label: string;
+  #words: PkthdrWords;
+  #hdrSize: number;
+  // Out slots of pcap_next_ex: [hdr lo, hdr hi, data lo, data hi].
+  #slotBuffer = new ArrayBuffer(16);
+  #slots = new Uint32Array(this.#slotBuffer);
+  #hdrSlot: Deno.PointerObject;
+  #dataSlot: Deno.PointerObject;
+  #hdr: Uint32Array = new Uint32Array(0);
+  #hdrLo = 0;
+  #hdrHi = 0;
+  #dataLo = 0;
+  #dataHi = 0;
+  #mapped = 0;
+  #statBuf = new Uint32Array(PCAP_STAT.size / 4);
+  #poll: Libc["poll"] = null;
+  #pollFd = new Int32Array(new ArrayBuffer(8)); // struct pollfd { int fd; short events, revents; }
+  #timeoutMs: number;
+
+  private constructor(
+    lib: Libpcap,
+    pcap: Deno.PointerObject,
+    device: string,
+    label: string,
+    warning: string | undefined,
+    timeoutMs: number,
+  ) {
+    this.#lib = lib;
+    this.#pcap = pcap;
+    this.device = device;
+    this.#label = label;
+    this.warning = warning;
+    this.linkType = dltToLinkType(lib.pcap_datalink(pcap));
+    this.snaplen = lib.pcap_snapshot(pcap);
+    const layout = pkthdrLayout(Deno.build.os);
+    this.#words = pkthdrWords(layout);
+    this.#hdrSize = layout.size;
+    this.#hdrSlot = Deno.UnsafePointer.of(this.#slotBuffer)!;
+    this.#dataSlot = Deno.UnsafePointer.offset(this.#hdrSlot, 8)!;
+    this.#timeoutMs = timeoutMs;
+    if (waitStrategy(Deno.build.os) === "poll") this.#setUpPoll(pcap);
+  }
+
+  #setUpPoll(pcap: Deno.PointerObject): void {
+    const poll = libc()?.poll ?? null;
+    const fd = this.#lib.pcap_get_selectable_fd?.(pcap) ?? -1;
+    if (poll === null || fd < 0) return; // blocking read with libpcap's timeout
+    if (this.#lib.pcap_setnonblock(pcap, 1, new Uint8Array(PCAP_ERRBUF_SIZE)) !== 0) return;
+    this.#pollFd[0] = fd;
+    new Int16Array(this.#pollFd.buffer)[2] = POLLIN;
+    this.#poll = poll;
+  }
+
+  /**
+   * Creates, configures and activates a capture on `opts.device`, then
+   * applies `opts.filter`. Throws {@linkcode CaptureDeviceError} (exit code 2,
+   * one line) when libpcap is missing, the device does not exist, permission
+   * is denied or the filter is invalid.
+   */
+  static open(opts: PcapOpenOptions): PcapHandle {
+    const lib = libpcap();
+    const os = Deno.build.os;
+    const label = opts.label ?? opts.device;
+    const errbuf = new Uint8Array(PCAP_ERRBUF_SIZE);
+    const pcap = lib.pcap_create(cString(opts.device), errbuf);
+    if (pcap === null) {
+      const text = cText(errbuf);
+      const code = /no such device|not found|doesn't exist/i.test(text)
+        ? PcapStatus.ERROR_NO_SUCH_DEVICE
+        : PcapStatus.ERROR;
+      throw new CaptureDeviceError(activateErrorMessage(os, label, code, text));
+    }
+    lib.pcap_set_snaplen(pcap, opts.snaplen ?? DEFAULT_SNAPLEN);
+    lib.pcap_set_promisc(pcap, opts.promisc === false ? 0 : 1);
+    const timeoutMs = Math.max(1, Math.round(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS));
+    lib.pcap_set_timeout(pcap, timeoutMs);
+    lib.pcap_set_buffer_size(pcap, opts.bufferSize ?? DEFAULT_BUFFER_SIZE);
+    lib.pcap_set_immediate_mode(pcap, opts.immediate ? 1 : 0);
+    const rc = lib.pcap_activate(pcap);
+    if (rc < 0) {
+      const text = PcapHandle.#errorText(lib, pcap, rc);
+      lib.pcap_close(pcap);
+      throw new CaptureDeviceError(activateErrorMessage(os, label, rc, text));
+    }
+    const warning = rc > 0
+      ? activateWarningMessage(label, rc, PcapHandle.#errorText(lib, pcap, rc))
+      : undefined;
+    const handle = new PcapHandle(lib, pcap, opts.device, label, warning, timeoutMs);
+    if (opts.filter !== undefined && opts.filter.trim() !== "") {
+      try {
+        handle.setFilter(opts.filter);
+      } catch (err) {
+        handle.close();
+        throw err;
+      }
+    }
+    return handle;
+  }
+
+  static #errorText(lib: Libpcap, pcap: Deno.PointerObject, code: number): string {
+    const err = lib.pcap_geterr(pcap);
+    const text = err === null ? "" : Deno.UnsafePointerView.getCString(err);
+    if (text !== "") return text;
+    const status = lib.pcap_statustostr(code);
+    return status === null ? "" : Deno.UnsafePointerView.getCString(status);
+  }
+
+  /** True once {@linkcode close} ran. */
+  get closed(): boolean {
+    return this.#pcap === null;
+  }
+
+  /**
+   * Installs a BPF filter (`pcap_compile` + `pcap_setfilter`). Throws
+   * {@linkcode CaptureDeviceError} (exit code 2) with libpcap's reason.
+   */
+  setFilter(expr: string): void {
+    const pcap = this.#live();
+    const prog = new Uint8Array(BPF_PROGRAM_SIZE);
+    if (this.#lib.pcap_compile(pcap, prog, cString(expr), 1, NETMASK_UNKNOWN) !== 0) {
+      throw new CaptureDeviceError(filterErrorMessage(expr, this.#geterr()));
+    }
+    try {
+      if (this.#lib.pcap_setfilter(pcap, prog) !== 0) {
+        throw new CaptureDeviceError(filterErrorMessage(expr, this.#geterr()));
+      }
+    } finally {
+      this.#lib.pcap_freecode(prog);
+    }
+  }
+
+  /**
+   * Waits for the next packet (at most the read timeout). Returns 1 with
+   * {@linkcode header}, {@linkcode data} and {@linkcode dataAddress} set,
+   * 0 on timeout, -2 when the handle is closed. Throws
+   * {@linkcode CaptureDeviceError} when libpcap reports an error (e.g. the
+   * interface went away).
+   */
+  next(): number {
+    const pcap = this.#pcap;
+    if (pcap === null) return PcapStatus.ERROR_BREAK;
+    let rc = this.#lib.pcap_next_ex(pcap, this.#hdrSlot, this.#dataSlot);
+    if (rc === 0 && this.#poll !== null) {
+      // Drained: sleep until readable or the timeout, then try once more.
+      this.#poll(this.#pollFd, 1n, this.#timeoutMs);
+      rc = this.#lib.pcap_next_ex(pcap, this.#hdrSlot, this.#dataSlot);
+    }
+    if (rc === 1) {
+      const s = this.#slots;
+      if (s[0] !== this.#hdrLo || s[1] !== this.#hdrHi) this.#mapHeader();
+      const h = readPkthdr(this.#hdr, 0, this.#words, this.header);
+      if (s[2] !== this.#dataLo || s[3] !== this.#dataHi || h.capLen > this.#mapped) {
+        this.#mapData(h.capLen);
+      }
+      return 1;
+    }
+    if (rc === 0 || rc === PcapStatus.ERROR_BREAK) return rc;
+    throw new CaptureDeviceError(
+      `Capture on device "${this.#label}" failed: ${oneLine(this.#geterr()) || `error ${rc}`}`,
+    );
+  }
+
+  #mapHeader(): void {
+    const s = this.#slots;
+    this.#hdrLo = s[0];
+    this.#hdrHi = s[1];
+    const ptr = Deno.UnsafePointer.create((BigInt(s[1]) << 32n) | BigInt(s[0]))!;
+    this.#hdr = new Uint32Array(Deno.UnsafePointerView.getArrayBuffer(ptr, this.#hdrSize));
+  }
+
+  #mapData(capLen: number): void {
+    const s = this.#slots;
+    this.#dataLo = s[2];
+    this.#dataHi = s[3];
+    this.dataAddress = (BigInt(s[3]) << 32n) | BigInt(s[2]);
+    this.#mapped = Math.max(capLen, this.snaplen);
+    const ptr = Deno.UnsafePointer.create(this.dataAddress)!;
+    this.data = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(ptr, this.#mapped));
+  }
+
+  /** libpcap's counters now. Throws {@linkcode CaptureDeviceError} if unavailable. */
+  stats(): PcapStats {
+    const pcap = this.#live();
+    const buf = this.#statBuf;
+    if (this.#lib.pcap_stats(pcap, buf) !== 0) {
+      throw new CaptureDeviceError(
+        `Cannot read capture statistics of "${this.#label}": ${oneLine(this.#geterr())}`,
+      );
+    }
+    return {
+      received: buf[PCAP_STAT.recv],
+      dropped: buf[PCAP_STAT.drop],
+      ifDropped: buf[PCAP_STAT.ifdrop],
+    };
+  }
+
+  /** Closes the native handle; views from `data` become invalid. Safe to call twice. */
+  close(): void {
+    const pcap = this.#pcap;
+    if (pcap === null) return;
+    this.#pcap = null;
+    this.data = new Uint8Array(0);
+    this.#hdr = new Uint32Array(0);
+    this.#hdrLo = 0;
+    this.#hdrHi = 0;
+    this.#dataLo = 0;
+    this.#dataHi = 0;
+    this.#mapped = 0;
+    this.#lib.pcap_close(pcap);
+  }
+
+  #live(): Deno.PointerObject {
+    if (this.#pcap === null) {
+      throw new CaptureDeviceError(`Capture on device "${this.#label}" is closed`);
+    }
+    return this.#pcap;
+  }
+
+  #geterr(): string {
+    const err = this.#pcap === null ? null : this.#lib.pcap_geterr(this.#pcap);
+    return err === null ? "" : Deno.UnsafePointerView.getCString(err);
+  }
+}
