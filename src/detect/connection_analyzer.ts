@@ -1,0 +1,480 @@
+/**
+ * Deep inspection of one TCP connection: layer detection (TLS, HTTP
+ * CONNECT, SOCKS, SSH), the proxy handshake handing its inner stream to the
+ * TLS record layer, and SoftEther's set-up sequence under the encryption.
+ * One instance per inspected connection, released once decided.
+ *
+ * @module
+ */
+
+import type { DecodedPacket } from "../decode/packet.ts";
+import { type StreamConsumer, TcpStream } from "../flow/tcp_stream.ts";
+import type { DetectionEvent, Target, Variant } from "../output/event.ts";
+import {
+  parseConnectRequest,
+  parseConnectResponse,
+  softEtherConnectScore,
+} from "../proto/http_connect.ts";
+import { SocksHandshake } from "../proto/socks.ts";
+import { TlsRecordScanner } from "../proto/tls_record.ts";
+import { parseClientHello } from "../proto/tls_client_hello.ts";
+import { advance, inRange, SIZES, Stage } from "./handshake_pattern.ts";
+import { type MessageSink, TlsMessages } from "./tls_messages.ts";
+import { SshForwardDetector } from "./ssh_forward.ts";
+import { Verdict } from "./verdict.ts";
+
+export { Verdict };
+
+/** Seconds after the welcome (or reply) to decide when no further record came. */
+export const DECISION_DELAY = 1.0;
+/** Minimum confidence for an alert. */
+export const ALERT_THRESHOLD = 0.6;
+
+const L_DETECT = 0, L_HTTP = 1, L_SOCKS = 2, L_TLS = 3, L_SSH = 4, L_DONE = 5;
+const HEAD_MAX = 8192;
+const SCANNER_RECORDS = 64;
+
+/** Follows one connection until it is classified. */
+export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
+  /** Flow slot (set by the classifier before each decision). */
+  slot = -1;
+  /** Flow number. */
+  readonly flowId: number;
+  /** First packet time of the flow. */
+  readonly firstTs: number;
+  /** The decision so far ({@linkcode Verdict}). */
+  verdict: number = Verdict.UNDECIDED;
+  /** Packet time by which a pending decision is taken (0 = none). */
+  deadline = 0;
+  /** Stream bytes looked at. */
+  inspectedBytes = 0;
+  /** True for an extra TCP connection of a session. */
+  additional = false;
+  /** How the client reached the server. */
+  variant: Variant = "TCP";
+  /** Destination named by a proxy request. */
+  target: Target | undefined;
+  /** Signals that fired. */
+  readonly evidence: string[] = [];
+  /** Combined confidence in [0, 1]. */
+  confidence = 0;
+  /** The event reported for this connection, once reported. */
+  event: DetectionEvent | undefined;
+  /** Packet time of the decision. */
+  decidedTs = 0;
+
+  #stream: TcpStream | undefined = new TcpStream();
+  #layer = L_DETECT;
+  #inner = new Uint8Array(2); // per direction: 1 once bytes go to the TLS layer
+  #head: Uint8Array[] | undefined;
+  #headLen = new Uint32Array(2);
+  #used = new Uint32Array(2); // SOCKS: handshake bytes consumed per direction
+  #socksNoted = false;
+  #socks: SocksHandshake | undefined;
+  #scan: TlsRecordScanner[] | undefined;
+  #msgs: TlsMessages | undefined;
+  #ssh: SshForwardDetector | undefined;
+  #stage: number = Stage.NONE;
+  #preamble = 0;
+  #afterSetup = 0; // tunnel-phase messages seen after the set-up
+  #score = 0; // supporting evidence, added to the pattern's base
+  #closedTs = 0;
+
+  /** Creates the analyzer of flow `flowId`. */
+  constructor(flowId: number, firstTs: number) {
+    this.flowId = flowId;
+    this.firstTs = firstTs;
+  }
+
+  /** Stage of the set-up sequence reached ({@linkcode Stage}). */
+  get stage(): number {
+    return this.#stage;
+  }
+
+  /** Offer one TCP packet of direction `dir`. */
+  packet(dir: number, p: DecodedPacket): void {
+    const s = this.#stream;
+    if (s === undefined) return;
+    s.segment(dir, p.tcpFlags, p.seq, p.buf, p.payloadOffset, p.payloadLen, p.payloadCapLen, p.ts, this);
+    if (this.#ssh !== undefined) this.#ssh.packet(dir, p.payloadLen, p.tcpFlags, p.ts);
+    if ((p.tcpFlags & 0x05) !== 0 && this.#closedTs === 0) this.#closedTs = p.ts; // FIN or RST
+    this.#check(p.ts);
+  }
+
+  /** The connection ended (or the table let it go): decide with what was seen. */
+  close(ts: number): void {
+    if (this.verdict !== Verdict.UNDECIDED) return;
+    this.#stream?.flush(ts, this);
+    if (this.#ssh !== undefined) {
+      this.#fromSsh(this.#ssh.close(ts), ts);
+      return;
+    }
+    this.#msgs?.flush(this);
+    this.#decideAtEnd(ts);
+  }
+
+  /** The decision timer ran out. */
+  timer(now: number): void {
+    if (this.verdict !== Verdict.UNDECIDED) return;
+    this.deadline = 0;
+    if (this.#ssh !== undefined) {
+      this.#fromSsh(this.#ssh.timer(now), now);
+      return;
+    }
+    this.#msgs?.flush(this);
+    this.#decideOnTimer(now);
+  }
+
+  /** Drop per-connection buffers once decided. */
+  release(): void {
+    this.#stream = undefined;
+    this.#head = undefined;
+    this.#scan = undefined;
+    this.#socks = undefined;
+    this.#ssh = undefined;
+  }
+
+  // StreamConsumer -------------------------------------------------------
+
+  /** In-order stream bytes. */
+  data(dir: number, buf: Uint8Array, off: number, len: number, ts: number): void {
+    this.inspectedBytes += len;
+    if (this.#layer === L_DETECT) this.#detectLayer(dir, buf, off, len);
+    switch (this.#layer) {
+      case L_HTTP:
+        if (!this.#inner[dir]) {
+          const used = this.#httpHead(dir, buf, off, len);
+          if (used < 0 || !this.#inner[dir]) return;
+          off += used;
+          len -= used;
+        }
+        break;
+      case L_SOCKS:
+        if (!this.#inner[dir]) {
+          this.#socksFeed(dir, buf, off, len, ts);
+          return;
+        }
+        break;
+      case L_TLS:
+        break;
+      default:
+        return;
+    }
+    if (len > 0) this.#tls(dir, buf, off, len, ts);
+  }
+
+  /** Missing stream bytes: the TLS layer cannot follow records any more. */
+  gap(dir: number, _len: number, _ts: number): void {
+    if (this.#layer === L_TLS || this.#inner[dir]) {
+      if (this.#stage >= Stage.WELCOME) return; // decided by what was seen
+      this.#layer = L_DONE;
+      this.verdict = Verdict.NOT_SOFTETHER;
+    }
+  }
+
+  // MessageSink ------------------------------------------------------------
+
+  /** A complete application message under TLS. */
+  message(dir: number, size: number, _start: number, _ts: number, _records: number): void {
+    const st = this.#stage;
+    if (st >= Stage.WELCOME && st !== Stage.MISMATCH) {
+      this.#afterSetup++;
+      return;
+    }
+    if (st === Stage.NONE && this.#preamble === 0 && dir === 0 && size < SIZES.watermark.min) {
+      this.#preamble = 1; // one short request/answer may precede the watermark
+      return;
+    }
+    if (st === Stage.NONE && this.#preamble === 1 && dir === 1) {
+      this.#preamble = 2;
+      return;
+    }
+    this.#stage = advance(st, dir, size);
+  }
+
+  // Layers -------------------------------------------------------------------
+
+  #detectLayer(dir: number, b: Uint8Array, off: number, len: number): void {
+    if (dir === 1) {
+      // The server spoke first: only SSH is of interest.
+      this.#layer = len >= 4 && b[off] === 0x53 && b[off + 1] === 0x53 && b[off + 2] === 0x48 &&
+          b[off + 3] === 0x2d
+        ? L_SSH
+        : L_DONE;
+    } else if (len >= 3 && b[off] === 0x16 && b[off + 1] === 0x03 && b[off + 2] <= 0x04) {
+      this.#layer = L_TLS;
+    } else if (len >= 8 && b[off] === 0x43 && b[off + 1] === 0x4f && b[off + 2] === 0x4e) {
+      this.#layer = L_HTTP; // "CON" — the full request is checked by the parser
+      this.variant = "HTTP Proxy";
+    } else if (len >= 2 && (b[off] === 4 || b[off] === 5) && b[off + 1] <= 16) {
+      this.#layer = L_SOCKS;
+      this.#socks = new SocksHandshake();
+    } else if (len >= 4 && b[off] === 0x53 && b[off + 1] === 0x53 && b[off + 2] === 0x48) {
+      this.#layer = L_SSH;
+    } else {
+      this.#layer = L_DONE;
+    }
+    if (this.#layer === L_SSH) {
+      this.variant = "SSH";
+      this.#ssh = new SshForwardDetector();
+    }
+    if (this.#layer === L_DONE) this.verdict = Verdict.NOT_SOFTETHER;
+  }
+
+  /** Accumulate a proxy head; returns bytes of this chunk used by the head, -1 on failure. */
+  #httpHead(dir: number, b: Uint8Array, off: number, len: number): number {
+    this.#head ??= [new Uint8Array(HEAD_MAX), new Uint8Array(HEAD_MAX)];
+    const h = this.#head[dir];
+    const before = this.#headLen[dir];
+    const take = Math.min(len, HEAD_MAX - before);
+    h.set(b.subarray(off, off + take), before);
+    const n = before + take;
+    if (dir === 0) {
+      const req = parseConnectRequest(h, 0, n);
+      if (req.status === "need") return n < HEAD_MAX ? (this.#headLen[dir] = n, take) : this.#fail();
+      if (req.status !== "ok" || req.method !== "CONNECT") return this.#fail();
+      this.target = { host: req.host, port: req.port };
+      const sc = softEtherConnectScore(req);
+      if (sc.score > 0) {
+        this.#score += 0.2 * sc.score;
+        this.evidence.push(`softether_connect_headers(${sc.markers.join("+")})`);
+      }
+      this.#inner[0] = 1;
+      return req.consumed - before;
+    }
+    const res = parseConnectResponse(h, 0, n);
+    if (res.status === "need") return n < HEAD_MAX ? (this.#headLen[dir] = n, take) : this.#fail();
+    if (res.status !== "ok" || !res.success) return this.#fail();
+    this.#inner[1] = 1;
+    return res.consumed - before;
+  }
+
+  /**
+   * Follow the SOCKS handshake. Both sides' handshake bytes are buffered
+   * (a SOCKS5 client's next message depends on the server's answer); once a
+   * side's tunnel opens, its remaining bytes go to the TLS layer. Returns -1
+   * (the chunk is fully handled here).
+   */
+  #socksFeed(dir: number, b: Uint8Array, off: number, len: number, ts: number): number {
+    const s = this.#socks!;
+    this.#head ??= [new Uint8Array(HEAD_MAX), new Uint8Array(HEAD_MAX)];
+    const start = this.#headLen[dir];
+    const take = Math.min(len, HEAD_MAX - start);
+    this.#head[dir].set(b.subarray(off, off + take), start);
+    this.#headLen[dir] = start + take;
+    for (let progress = true; progress;) {
+      progress = false;
+      for (let k = 0; k < 2; k++) {
+        const d = k === 0 ? dir : 1 - dir;
+        if (this.#inner[d]) continue;
+        const pos = this.#used[d];
+        const r = d === 0
+          ? s.feedClient(this.#head[d], pos, this.#headLen[d] - pos)
+          : s.feedServer(this.#head[d], pos, this.#headLen[d] - pos);
+        if (r === "fail" || s.success === false) return this.#fail();
+        if (s.consumed > 0) {
+          this.#used[d] += s.consumed;
+          progress = true;
+        }
+        const innerAt = d === 0 ? s.clientInnerOffset : s.serverInnerOffset;
+        if (innerAt >= 0) {
+          this.#inner[d] = 1;
+          progress = true;
+          this.#socksOpened(s);
+          const h = this.#head[d];
+          if (this.#headLen[d] > innerAt) this.#tls(d, h, innerAt, this.#headLen[d] - innerAt, ts);
+          if (d === dir && take < len) this.#tls(d, b, off + take, len - take, ts);
+        }
+      }
+    }
+    if (!this.#inner[dir] && this.#headLen[dir] >= HEAD_MAX) return this.#fail();
+    return -1;
+  }
+
+  #socksOpened(s: SocksHandshake): void {
+    this.variant = s.version === 4 ? "SOCKS4 Proxy" : "SOCKS5 Proxy";
+    if (s.target !== null && this.target === undefined) this.target = { ...s.target };
+    if (this.#socksNoted) return;
+    this.#socksNoted = true;
+    const m = s.greetingMethods;
+    if (s.version === 5 && m.length === 2 && m[0] === 0 && m[1] === 2) {
+      this.#score += 0.05;
+      this.evidence.push("socks5_methods(00,02)");
+    }
+  }
+
+  #fail(): number {
+    this.#layer = L_DONE;
+    this.verdict = Verdict.NOT_SOFTETHER;
+    return -1;
+  }
+
+  #tls(dir: number, b: Uint8Array, off: number, len: number, ts: number): void {
+    if (this.#stage >= Stage.WELCOME && this.#stage !== Stage.MISMATCH) {
+      // Encryption off: after the welcome SoftEther's framing goes in the clear.
+      if (len >= 8 && !(b[off] >= 20 && b[off] <= 23 && b[off + 1] === 3)) {
+        const n = ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
+        if (n === 0xffffffff || (n >= 1 && n <= 1024)) {
+          this.evidence.push("plaintext_tunnel_framing");
+          this.#score += 0.2;
+          this.#afterSetup++;
+          this.#layer = L_DONE;
+          this.#decide(ts);
+          return;
+        }
+      }
+    }
+    if (this.#scan === undefined) {
+      this.#scan = [new TlsRecordScanner(SCANNER_RECORDS), new TlsRecordScanner(SCANNER_RECORDS)];
+      this.#msgs = new TlsMessages();
+    }
+    const sc = this.#scan[dir];
+    const before = sc.count;
+    sc.feed(b, off, len);
+    for (let i = before; i < sc.count && i < SCANNER_RECORDS; i++) {
+      if (dir === 0 && i === 0) this.#clientHello(sc);
+      this.#msgs!.record(dir, sc.types[i], sc.lengths[i], ts, this);
+      if (this.#stage === Stage.MISMATCH) {
+        this.#fail();
+        return;
+      }
+    }
+    if (sc.desync) {
+      // SoftEther without "use encryption" leaves TLS right after the welcome
+      // (its own fast cipher or clear frames follow on the same connection).
+      if (this.#stage === Stage.LOGIN || this.#stage === Stage.SHORT_REQUEST) {
+        this.#msgs!.flush(this);
+      }
+      const st = this.#stage;
+      if (st === Stage.WELCOME || st === Stage.SHORT_REPLY || st === Stage.LOGIN_REFUSED) {
+        this.evidence.push("tls_left_after_setup");
+        this.#score += 0.1;
+        this.#afterSetup++;
+        this.#layer = L_DONE;
+        this.#decide(ts);
+      } else {
+        this.#fail();
+      }
+      return;
+    }
+    if (sc.count >= SCANNER_RECORDS && this.#stage < Stage.WELCOME) this.#fail();
+  }
+
+  #clientHello(sc: TlsRecordScanner): void {
+    const bytes = sc.clientHello();
+    if (bytes === undefined) return;
+    const ch = parseClientHello(bytes, 0, bytes.length);
+    if (ch === undefined) return;
+    if (ch.alpn.length === 0) {
+      this.#score += 0.05;
+      this.evidence.push("no_alpn");
+    } else {
+      this.#score -= 0.3;
+      this.evidence.push("alpn_offered");
+    }
+    if (ch.sniIsIpLiteral) {
+      this.#score += 0.05;
+      this.evidence.push("sni_ip_literal");
+    }
+  }
+
+  // Decisions ----------------------------------------------------------------
+
+  #check(ts: number): void {
+    if (this.verdict !== Verdict.UNDECIDED || this.#ssh !== undefined) {
+      if (this.#ssh !== undefined && this.verdict === Verdict.UNDECIDED) {
+        this.#fromSsh(this.#ssh.poll(ts), ts);
+      }
+      return;
+    }
+    const st = this.#stage;
+    if (st === Stage.WELCOME || st === Stage.SHORT_REPLY) {
+      if (this.#afterSetup > 0) this.#decide(ts);
+      else this.deadline = ts + DECISION_DELAY;
+      return;
+    }
+    if (st === Stage.LOGIN_REFUSED) {
+      if (this.#afterSetup > 0) this.#decide(ts); // tunnel follows: a session after all
+      else if (this.#closedTs > 0) this.#decideAtEnd(ts);
+      else this.deadline = ts + DECISION_DELAY;
+      return;
+    }
+    // The last set-up message is complete only when the other side answers:
+    // arm the timer when the server's answer is pending.
+    const m = this.#msgs;
+    if (m !== undefined && m.pendingDir === 1 && (st === Stage.LOGIN || st === Stage.SHORT_REQUEST)) {
+      this.deadline = m.pendingLast + DECISION_DELAY;
+    }
+  }
+
+  #decideOnTimer(now: number): void {
+    const st = this.#stage;
+    if (st === Stage.WELCOME || st === Stage.SHORT_REPLY) this.#decide(now);
+    else if (st === Stage.LOGIN_REFUSED) this.deadline = now + 5; // wait for the close
+    else if (st === Stage.MISMATCH) this.verdict = Verdict.NOT_SOFTETHER;
+  }
+
+  #decideAtEnd(ts: number): void {
+    const st = this.#stage;
+    if (st === Stage.WELCOME || st === Stage.SHORT_REPLY || st === Stage.LOGIN_REFUSED) {
+      this.#decide(ts);
+    } else if (st === Stage.LOGIN && this.#closedTs > 0) {
+      this.#stage = Stage.LOGIN_REFUSED; // the server closed instead of answering
+      this.#decide(ts);
+    } else {
+      this.verdict = Verdict.NOT_SOFTETHER;
+    }
+  }
+
+  #decide(ts: number): void {
+    const st = this.#stage;
+    this.evidence.unshift(
+      st === Stage.SHORT_REPLY ? "handshake_sequence(watermark,hello,short_request,reply)" : st ===
+          Stage.LOGIN_REFUSED
+        ? "handshake_sequence(watermark,hello,login,error)"
+        : "handshake_sequence(watermark,hello,login,welcome)",
+    );
+    let c = 0.6 + this.#score;
+    if (this.#afterSetup > 0 && st !== Stage.LOGIN_REFUSED) {
+      c += 0.15;
+      this.evidence.push("tunnel_records");
+    }
+    this.confidence = Math.max(0, Math.min(0.99, Math.round(c * 1000) / 1000));
+    if (this.confidence < ALERT_THRESHOLD) {
+      this.verdict = Verdict.NOT_SOFTETHER;
+      return;
+    }
+    this.decidedTs = ts;
+    if (st === Stage.SHORT_REPLY) {
+      this.additional = true;
+      this.verdict = Verdict.ADDITIONAL;
+    } else if (st === Stage.LOGIN_REFUSED && this.#afterSetup === 0) {
+      this.verdict = Verdict.ATTEMPT;
+    } else {
+      this.verdict = Verdict.VPN;
+    }
+  }
+
+  #fromSsh(v: number, ts: number): void {
+    if (v === Verdict.UNDECIDED) {
+      this.deadline = this.#ssh?.deadline ?? 0;
+      return;
+    }
+    this.verdict = v;
+    if (v !== Verdict.NOT_SOFTETHER) {
+      this.decidedTs = ts;
+      this.evidence.push(...this.#ssh!.evidence);
+      this.confidence = this.#ssh!.confidence;
+    }
+  }
+
+  /** Whether the set-up matched the short-request pattern (extra connection or admin). */
+  get shortExchange(): boolean {
+    return this.#stage === Stage.SHORT_REPLY;
+  }
+
+  /** True when size `n` fits a keep-alive. */
+  static isKeepAliveSize(n: number): boolean {
+    return inRange(n, SIZES.keepAlive);
+  }
+}

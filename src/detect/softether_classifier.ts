@@ -1,0 +1,150 @@
+/**
+ * The SoftEther classifier. Per TCP connection it finds the layer the
+ * client speaks first — TLS directly, an HTTP CONNECT or SOCKS handshake
+ * that hands its inner stream on (Zeek's child analyzers), or SSH — and
+ * follows SoftEther's set-up exchange under the encryption (see
+ * handshake_pattern.ts) from TLS record sizes. Independent signals are
+ * combined into a confidence; the alert goes out as soon as the evidence is
+ * enough (the tunnel's first records after the welcome, a timer of 1 s of
+ * packet time, or the connection's end), never only at flow end.
+ *
+ * @module
+ */
+
+import { TcpStream } from "../flow/tcp_stream.ts";
+import type { FlowTable } from "../flow/flow_table.ts";
+import { IpProto, TcpFlag } from "../decode/packet.ts";
+import type { DecodedPacket } from "../decode/packet.ts";
+import type { Classifier, EmitFn } from "./classifier.ts";
+import { ConnectionAnalyzer, Verdict } from "./connection_analyzer.ts";
+import { buildEvent } from "./event_builder.ts";
+import { Fold, SessionTracker } from "./session_tracker.ts";
+import type { DetectionEvent } from "../output/event.ts";
+
+/** Seconds of packet time after the welcome before deciding without tunnel records. */
+export const DECISION_DELAY = 1.0;
+/** Give up on a connection that showed no SoftEther layer within this many payload bytes. */
+const MAX_INSPECT_BYTES = 64 * 1024;
+
+const GAVE_UP = 1; // analyzer slot marker: flow inspected and dismissed
+
+/** Counters of the classifier's work. */
+export interface ClassifierStats {
+  /** Connections given an analyzer. */
+  inspected: number;
+  /** Connections dismissed as not SoftEther. */
+  dismissed: number;
+  /** Connections classified as SoftEther (incl. folded ones). */
+  classified: number;
+  /** Alerts emitted. */
+  alerts: number;
+  /** Connections folded into an already reported session. */
+  folded: number;
+}
+
+/** Detects SoftEther VPN connections; emits one event per session. */
+export class SoftEtherClassifier implements Classifier {
+  /** Work counters. */
+  readonly stats: ClassifierStats = {
+    inspected: 0,
+    dismissed: 0,
+    classified: 0,
+    alerts: 0,
+    folded: 0,
+  };
+  readonly #emit: EmitFn;
+  readonly #sessions = new SessionTracker();
+  /** Analyzers waiting for their decision timer (deadline = welcome + DECISION_DELAY). */
+  readonly #pending = new Set<ConnectionAnalyzer>();
+  #table: FlowTable | undefined;
+
+  /** Creates the classifier; `emit` receives the alerts. */
+  constructor(emit: EmitFn) {
+    this.#emit = emit;
+  }
+
+  /** Per-packet hook (hot path: returns at once for dismissed flows). */
+  onPacket(table: FlowTable, slot: number, p: DecodedPacket): void {
+    if (p.proto !== IpProto.TCP) return;
+    this.#table = table;
+    let a = table.analyzer[slot];
+    if (a === GAVE_UP) return;
+    if (this.#pending.size > 0) this.#timers(p.ts);
+    if (a === undefined) {
+      // Inspect connections whose start we see, or any payload-carrying one.
+      if (p.payloadLen === 0 && !(p.tcpFlags & TcpFlag.SYN)) return;
+      a = new ConnectionAnalyzer(table.id[slot], table.firstTs[slot]);
+      table.analyzer[slot] = a;
+      this.stats.inspected++;
+    }
+    const an = a as ConnectionAnalyzer;
+    an.packet(table.dir, p);
+    this.#after(table, slot, an, p.ts);
+  }
+
+  /** Flow end: decide what is still open, release the analyzer. */
+  onFlowEnd(table: FlowTable, slot: number, _reason: number): void {
+    const a = table.analyzer[slot];
+    if (a === undefined || a === GAVE_UP) return;
+    const an = a as ConnectionAnalyzer;
+    an.close(table.lastTs[slot]);
+    this.#after(table, slot, an, table.lastTs[slot]);
+    if (an.event !== undefined) this.#sessions.ended(an.event, table.lastTs[slot]);
+    this.#pending.delete(an);
+  }
+
+  /** End of input: nothing is pending after the flow table was flushed. */
+  finish(): void {
+    this.#pending.clear();
+  }
+
+  #timers(now: number): void {
+    for (const an of this.#pending) {
+      if (now >= an.deadline) {
+        this.#pending.delete(an);
+        an.timer(now);
+        if (an.verdict !== Verdict.UNDECIDED && an.slot >= 0 && this.#table !== undefined) {
+          this.#after(this.#table, an.slot, an, now);
+        }
+      }
+    }
+  }
+
+  #after(table: FlowTable, slot: number, an: ConnectionAnalyzer, now: number): void {
+    an.slot = slot;
+    switch (an.verdict) {
+      case Verdict.UNDECIDED:
+        if (an.deadline > 0) this.#pending.add(an);
+        else if (an.inspectedBytes > MAX_INSPECT_BYTES) this.#dismiss(table, slot, an);
+        return;
+      case Verdict.NOT_SOFTETHER:
+        this.#dismiss(table, slot, an);
+        return;
+      default:
+        if (an.event !== undefined) return; // already reported
+        this.#report(table, slot, an, now);
+    }
+  }
+
+  #dismiss(table: FlowTable, slot: number, an: ConnectionAnalyzer): void {
+    this.#pending.delete(an);
+    table.analyzer[slot] = GAVE_UP;
+    this.stats.dismissed++;
+  }
+
+  #report(table: FlowTable, slot: number, an: ConnectionAnalyzer, now: number): void {
+    this.#pending.delete(an);
+    const ev: DetectionEvent = buildEvent(table, slot, an, now);
+    an.event = ev;
+    this.stats.classified++;
+    if (this.#sessions.connection(ev, an.additional) === Fold.NEW) {
+      this.stats.alerts++;
+      this.#emit(ev);
+    } else {
+      this.stats.folded++;
+    }
+    an.release(); // stop inspecting: the decision is made
+  }
+}
+
+export { TcpStream };

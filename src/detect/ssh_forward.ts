@@ -1,0 +1,167 @@
+/**
+ * SoftEther carried through an SSH port forward (`ssh -L`). The sensor sees
+ * only SSH, but the forwarded TLS + SoftEther exchange survives in the sizes,
+ * directions and order of the SSH connection's bursts (the "encapsulated TLS
+ * handshake" idea of Xue et al., 2024): a ClientHello-sized burst, the TLS
+ * server flight, then SoftEther's watermark / hello / login / welcome
+ * alternation, then tunnel traffic flowing both ways. TLS ciphertext does
+ * not compress, so `ssh -C` keeps the sizes; SSH framing adds a few dozen
+ * bytes per packet, which the ranges allow for.
+ *
+ * Bursts below {@linkcode NOISE_BYTES} (keystrokes and echoes of a shell
+ * multiplexed in the same connection, window adjustments) are ignored, and
+ * same-direction bursts around them merge.
+ *
+ * @module
+ */
+
+import { advance, inRange, type Range, SIZES, Stage } from "./handshake_pattern.ts";
+import { Verdict } from "./verdict.ts";
+
+/** Bursts smaller than this are treated as interactive noise. */
+export const NOISE_BYTES = 100;
+/** Messages kept per connection for the search. */
+const MAX_MESSAGES = 96;
+/** Seconds allowed after the welcome for tunnel traffic to show (packet time). */
+export const SSH_DECISION_WINDOW = 12;
+/** Tunnel messages required in each direction after the welcome. */
+const TUNNEL_MESSAGES = 2;
+
+/** The inner TLS ClientHello, with SSH framing (one or two SSH packets). */
+const CLIENT_HELLO: Range = { min: 200, max: 2600 };
+/** The inner TLS server flight (ServerHello … Finished, certificate included). */
+const SERVER_FLIGHT: Range = { min: 700, max: 12000 };
+/** Extra bytes a burst may carry: SSH framing, TLS record overhead, Finished / tickets. */
+const SLACK = 420;
+
+/** Detects SoftEther's pattern inside one SSH connection. */
+export class SshForwardDetector {
+  /** Signals that fired. */
+  readonly evidence: string[] = [];
+  /** Confidence of the decision. */
+  confidence = 0;
+  /** Packet time by which the decision is due (0 = none). */
+  deadline = 0;
+
+  readonly #dir = new Int8Array(MAX_MESSAGES);
+  readonly #size = new Float64Array(MAX_MESSAGES);
+  readonly #end = new Float64Array(MAX_MESSAGES);
+  #n = 0;
+  #burstDir = -1;
+  #burstSize = 0;
+  #burstEnd = 0;
+  #welcomeAt = -1; // message index of the welcome, once matched
+  #welcomeTs = 0;
+  #attempt = false;
+  #short = false;
+
+  /** One packet's payload size (in-order, not retransmitted). */
+  packet(dir: number, len: number, _flags: number, ts: number): void {
+    if (len === 0) return;
+    if (dir !== this.#burstDir) this.#closeBurst();
+    this.#burstDir = dir;
+    this.#burstSize += len;
+    this.#burstEnd = ts;
+  }
+
+  /** Check for a decision after each packet. */
+  poll(ts: number): number {
+    if (this.#welcomeAt < 0) return Verdict.UNDECIDED;
+    return this.#tunnelVerdict(ts, false);
+  }
+
+  /** Decision timer. */
+  timer(ts: number): number {
+    this.#closeBurst();
+    return this.#tunnelVerdict(ts, true);
+  }
+
+  /** Connection end. */
+  close(ts: number): number {
+    this.#closeBurst();
+    if (this.#welcomeAt < 0) return Verdict.NOT_SOFTETHER;
+    const v = this.#tunnelVerdict(ts, true);
+    return v === Verdict.UNDECIDED ? Verdict.NOT_SOFTETHER : v;
+  }
+
+  #closeBurst(): void {
+    if (this.#burstDir < 0) return;
+    const d = this.#burstDir, size = this.#burstSize, end = this.#burstEnd;
+    this.#burstDir = -1;
+    this.#burstSize = 0;
+    if (size < NOISE_BYTES) return;
+    if (this.#n > 0 && this.#dir[this.#n - 1] === d) {
+      this.#size[this.#n - 1] += size; // merge across ignored noise
+      this.#end[this.#n - 1] = end;
+    } else if (this.#n < MAX_MESSAGES) {
+      this.#dir[this.#n] = d;
+      this.#size[this.#n] = size;
+      this.#end[this.#n] = end;
+      this.#n++;
+    }
+    if (this.#welcomeAt < 0) this.#search();
+  }
+
+  /** Look for ClientHello, server flight and the set-up alternation ending in the newest message. */
+  #search(): void {
+    const n = this.#n;
+    for (let i = 0; i + 5 < n; i++) {
+      if (this.#dir[i] !== 0 || !inRange(this.#size[i], CLIENT_HELLO)) continue;
+      if (this.#dir[i + 1] !== 1 || !inRange(this.#size[i + 1], SERVER_FLIGHT)) continue;
+      let st: number = Stage.NONE;
+      let pre = 0;
+      for (let j = i + 2; j < n; j++) {
+        const d = this.#dir[j];
+        // Strip the allowance: framing and the TLS Finished / tickets riding along.
+        const sz = Math.max(0, this.#size[j] - (j === i + 2 || j === i + 3 ? SLACK : SLACK / 3));
+        if (st === Stage.NONE && pre === 0 && d === 0 && this.#size[j] < SIZES.watermark.min) {
+          pre = 1;
+          continue;
+        }
+        if (st === Stage.NONE && pre === 1 && d === 1) {
+          pre = 2;
+          continue;
+        }
+        st = advance(st, d, sz);
+        if (st === Stage.MISMATCH) break;
+        if (st === Stage.WELCOME || st === Stage.SHORT_REPLY || st === Stage.LOGIN_REFUSED) {
+          this.#welcomeAt = j;
+          this.#welcomeTs = this.#end[j];
+          this.#attempt = st === Stage.LOGIN_REFUSED;
+          this.#short = st === Stage.SHORT_REPLY;
+          this.deadline = this.#welcomeTs + SSH_DECISION_WINDOW;
+          return;
+        }
+      }
+    }
+  }
+
+  #tunnelVerdict(ts: number, final: boolean): number {
+    let c = 0, s = 0;
+    for (let j = this.#welcomeAt + 1; j < this.#n; j++) {
+      if (this.#dir[j] === 0) c++;
+      else s++;
+    }
+    if (this.#burstDir === 0) c++;
+    else if (this.#burstDir === 1) s++;
+    const tunnel = c >= TUNNEL_MESSAGES && s >= TUNNEL_MESSAGES;
+    if (tunnel && !this.#attempt) return this.#verdict(this.#short ? Verdict.ADDITIONAL : Verdict.VPN);
+    if (this.#attempt && final && c + s === 0) return this.#verdict(Verdict.ATTEMPT);
+    if (final || ts > this.#welcomeTs + SSH_DECISION_WINDOW) return Verdict.NOT_SOFTETHER;
+    return Verdict.UNDECIDED;
+  }
+
+  #verdict(v: number): number {
+    this.evidence.push(
+      "ssh_encapsulated_tls_handshake",
+      this.#attempt
+        ? "ssh_inner_sequence(watermark,hello,login,error)"
+        : this.#short
+        ? "ssh_inner_sequence(watermark,hello,short_request,reply)"
+        : "ssh_inner_sequence(watermark,hello,login,welcome)",
+    );
+    if (v !== Verdict.ATTEMPT) this.evidence.push("ssh_tunnel_both_ways");
+    this.confidence = v === Verdict.ATTEMPT ? 0.65 : 0.8;
+    return v;
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Turns the TLS record sequence of a connection (both directions, in
+ * arrival order) into the application messages under the encryption:
+ * handshake records are skipped (TLS 1.2 and 1.3, incl. 1.3's encrypted
+ * handshake and its post-handshake NewSessionTickets), consecutive
+ * application-data records in one direction form one message, and each
+ * record's overhead (header, AEAD tag, TLS 1.3 inner type) is subtracted to
+ * estimate the plaintext size.
+ *
+ * @module
+ */
+
+/** TLS content types. */
+export const ContentType = { CCS: 20, ALERT: 21, HANDSHAKE: 22, APPDATA: 23 } as const;
+
+/** Largest TLS 1.3 post-handshake record taken for a NewSessionTicket. */
+const MAX_TICKET_RECORD = 300;
+
+/** Receives complete application messages. */
+export interface MessageSink {
+  /** A message of `size` plaintext bytes in direction `dir` ended at `ts` (began at `start`). */
+  message(dir: number, size: number, start: number, ts: number, records: number): void;
+}
+
+/** Assembles application messages from TLS records. */
+export class TlsMessages {
+  /** True once the protocol is known to be TLS 1.3 (app data before the client's Finished). */
+  tls13 = false;
+  /** True once the client's Finished went by: records after it carry application data. */
+  handshakeDone = false;
+  /** Application-data records seen per direction. */
+  readonly appRecords: Float64Array = new Float64Array(2);
+  /** Time the handshake completed (client Finished). */
+  handshakeTs = 0;
+
+  #clientCcs = false;
+  #serverAppBeforeFinished = false;
+  #serverMessages = 0;
+  #curDir = -1;
+  #curSize = 0;
+  #curStart = 0;
+  #curLast = 0;
+  #curRecords = 0;
+
+  /** Offer one record: direction, content type, record length (excluding the 5-byte header). */
+  record(dir: number, type: number, len: number, ts: number, out: MessageSink): void {
+    if (!this.handshakeDone) {
+      if (dir === 0) {
+        if (type === ContentType.CCS) this.#clientCcs = true;
+        else if (type === ContentType.APPDATA) {
+          // TLS 1.3: the client's first encrypted record is its Finished.
+          this.tls13 = true;
+          this.#finish(ts);
+        } else if (type === ContentType.HANDSHAKE && this.#clientCcs) {
+          this.#finish(ts); // TLS 1.2: encrypted Finished after ChangeCipherSpec
+        }
+      } else if (type === ContentType.APPDATA) {
+        this.#serverAppBeforeFinished = true; // TLS 1.3 encrypted server flight
+        this.tls13 = true;
+      }
+      return;
+    }
+    if (type !== ContentType.APPDATA) return;
+    if (
+      dir === 1 && this.tls13 && this.#serverMessages === 0 && this.#curDir !== 1 &&
+      len <= MAX_TICKET_RECORD
+    ) {
+      return; // TLS 1.3 NewSessionTicket
+    }
+    this.appRecords[dir]++;
+    const plain = len - (this.tls13 ? 17 : 24);
+    if (dir !== this.#curDir) {
+      this.flush(out);
+      this.#curDir = dir;
+      this.#curStart = ts;
+      if (dir === 1) this.#serverMessages++;
+    }
+    this.#curSize += plain > 0 ? plain : 0;
+    this.#curLast = ts;
+    this.#curRecords++;
+  }
+
+  /** Size of the message still being assembled (0 when none). */
+  get pendingSize(): number {
+    return this.#curDir < 0 ? 0 : this.#curSize;
+  }
+
+  /** Direction of the message being assembled (-1 when none). */
+  get pendingDir(): number {
+    return this.#curDir;
+  }
+
+  /** Time of the last record of the pending message. */
+  get pendingLast(): number {
+    return this.#curLast;
+  }
+
+  /** End the pending message (direction change, close, or a timer). */
+  flush(out: MessageSink): void {
+    if (this.#curDir < 0) return;
+    out.message(this.#curDir, this.#curSize, this.#curStart, this.#curLast, this.#curRecords);
+    this.#curDir = -1;
+    this.#curSize = 0;
+    this.#curRecords = 0;
+  }
+
+  #finish(ts: number): void {
+    this.handshakeDone = true;
+    this.handshakeTs = ts;
+    void this.#serverAppBeforeFinished;
+  }
+}
