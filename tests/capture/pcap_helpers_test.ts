@@ -60,10 +60,29 @@ export async function readAll(
   return { packets, error, bigRecords: src.bigRecords };
 }
 
-/** Writes `bytes` to a new temporary file named `*<suffix>`; returns its path. */
+const temporary: string[] = [];
+globalThis.addEventListener("unload", () => {
+  for (const path of temporary) {
+    try {
+      Deno.removeSync(path, { recursive: true });
+    } catch {
+      // already gone
+    }
+  }
+});
+
+/** Writes `bytes` to a new temporary file named `*<suffix>` (removed at exit); returns its path. */
 export function tempFile(bytes: Uint8Array, suffix = ".pcap"): string {
   const path = Deno.makeTempFileSync({ prefix: "sealert_cap_", suffix });
+  temporary.push(path);
   Deno.writeFileSync(path, bytes);
+  return path;
+}
+
+/** A new temporary directory (removed at exit with its content). */
+export function tempDir(): string {
+  const path = Deno.makeTempDirSync({ prefix: "sealert_cap_" });
+  temporary.push(path);
   return path;
 }
 

@@ -1,9 +1,9 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { MemorySink } from "../../src/capture/byte_sink.ts";
 import { openCaptureFiles } from "../../src/capture/file_source.ts";
-import { PcapReader } from "../../src/capture/pcap_reader.ts";
+import type { PcapReader } from "../../src/capture/pcap_reader.ts";
 import { PcapWriter } from "../../src/capture/pcap_writer.ts";
-import { LinkType } from "../../src/capture/raw_packet.ts";
+import { LinkType, RawPacket } from "../../src/capture/raw_packet.ts";
 import { Bytes, concat, frame, readAll, tempFile } from "./pcap_helpers_test.ts";
 
 /** A pcap file header built by hand. */
@@ -177,7 +177,6 @@ Deno.test("pcap: packets are delivered in place in the reused buffer", async () 
   for (let i = 0; i < 10; i++) w.writeFrame(frame(60, i), T0, 0);
   w.close();
   const src = await openCaptureFiles([tempFile(sink.bytes())]);
-  const { RawPacket } = await import("../../src/capture/raw_packet.ts");
   const pkt = new RawPacket();
   const bufs = new Set<Uint8Array>();
   const offsets: number[] = [];
