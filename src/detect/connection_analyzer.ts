@@ -70,6 +70,7 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
   #headLen = new Uint32Array(2);
   #used = new Uint32Array(2); // SOCKS: handshake bytes consumed per direction
   #socksNoted = false;
+  #helloSeen = false;
   #socks: SocksHandshake | undefined;
   #scan: TlsRecordScanner[] | undefined;
   #msgs: TlsMessages | undefined;
@@ -95,7 +96,17 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
   packet(dir: number, p: DecodedPacket): void {
     const s = this.#stream;
     if (s === undefined) return;
-    s.segment(dir, p.tcpFlags, p.seq, p.buf, p.payloadOffset, p.payloadLen, p.payloadCapLen, p.ts, this);
+    s.segment(
+      dir,
+      p.tcpFlags,
+      p.seq,
+      p.buf,
+      p.payloadOffset,
+      p.payloadLen,
+      p.payloadCapLen,
+      p.ts,
+      this,
+    );
     if (this.#ssh !== undefined) this.#ssh.packet(dir, p.payloadLen, p.tcpFlags, p.ts);
     if ((p.tcpFlags & 0x05) !== 0 && this.#closedTs === 0) this.#closedTs = p.ts; // FIN or RST
     this.#check(p.ts);
@@ -231,7 +242,9 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
     const n = before + take;
     if (dir === 0) {
       const req = parseConnectRequest(h, 0, n);
-      if (req.status === "need") return n < HEAD_MAX ? (this.#headLen[dir] = n, take) : this.#fail();
+      if (req.status === "need") {
+        return n < HEAD_MAX ? (this.#headLen[dir] = n, take) : this.#fail();
+      }
       if (req.status !== "ok" || req.method !== "CONNECT") return this.#fail();
       this.target = { host: req.host, port: req.port };
       const sc = softEtherConnectScore(req);
@@ -326,13 +339,17 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
     }
     if (this.#scan === undefined) {
       this.#scan = [new TlsRecordScanner(SCANNER_RECORDS), new TlsRecordScanner(SCANNER_RECORDS)];
+      this.#scan[0].captureHandshake();
       this.#msgs = new TlsMessages();
     }
     const sc = this.#scan[dir];
     const before = sc.count;
     sc.feed(b, off, len);
+    if (dir === 0 && !this.#helloSeen && sc.handshakeReady) {
+      this.#helloSeen = true;
+      this.#clientHello(sc.handshakeBuffer(b)!, sc.handshakeOff, sc.handshakeLen);
+    }
     for (let i = before; i < sc.count && i < SCANNER_RECORDS; i++) {
-      if (dir === 0 && i === 0) this.#clientHello(sc);
       this.#msgs!.record(dir, sc.types[i], sc.lengths[i], ts, this);
       if (this.#stage === Stage.MISMATCH) {
         this.#fail();
@@ -360,11 +377,9 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
     if (sc.count >= SCANNER_RECORDS && this.#stage < Stage.WELCOME) this.#fail();
   }
 
-  #clientHello(sc: TlsRecordScanner): void {
-    const bytes = sc.clientHello();
-    if (bytes === undefined) return;
-    const ch = parseClientHello(bytes, 0, bytes.length);
-    if (ch === undefined) return;
+  #clientHello(buf: Uint8Array, off: number, len: number): void {
+    const ch = parseClientHello(buf, off, len);
+    if (ch.status !== "ok") return;
     if (ch.alpn.length === 0) {
       this.#score += 0.05;
       this.evidence.push("no_alpn");
@@ -402,7 +417,9 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
     // The last set-up message is complete only when the other side answers:
     // arm the timer when the server's answer is pending.
     const m = this.#msgs;
-    if (m !== undefined && m.pendingDir === 1 && (st === Stage.LOGIN || st === Stage.SHORT_REQUEST)) {
+    if (
+      m !== undefined && m.pendingDir === 1 && (st === Stage.LOGIN || st === Stage.SHORT_REQUEST)
+    ) {
       this.deadline = m.pendingLast + DECISION_DELAY;
     }
   }

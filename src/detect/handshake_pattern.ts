@@ -35,9 +35,9 @@ export const SIZES = {
   /** 2: hello: HTTP header + Pack {hello, version, build, random(20), pencore(0..999)}. */
   hello: { min: 200, max: 1600 },
   /** 3: a VPN login Pack (method=login, client and node information, pencore). */
-  login: { min: 1300, max: 6000 },
+  login: { min: 1800, max: 6500 },
   /** 3: additional_connect / admin login: a short Pack with a session key or password hash. */
-  shortRequest: { min: 150, max: 1500 },
+  shortRequest: { min: 150, max: 1750 },
   /** 4: welcome Pack (session name, policy, keys, pencore). */
   welcome: { min: 1400, max: 8000 },
   /** 4: an answer to additional_connect / admin login, or an error Pack. */

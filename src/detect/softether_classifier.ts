@@ -11,7 +11,6 @@
  * @module
  */
 
-import { TcpStream } from "../flow/tcp_stream.ts";
 import type { FlowTable } from "../flow/flow_table.ts";
 import { IpProto, TcpFlag } from "../decode/packet.ts";
 import type { DecodedPacket } from "../decode/packet.ts";
@@ -147,4 +146,3 @@ export class SoftEtherClassifier implements Classifier {
   }
 }
 
-export { TcpStream };

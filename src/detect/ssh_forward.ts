@@ -25,14 +25,16 @@ const MAX_MESSAGES = 96;
 /** Seconds allowed after the welcome for tunnel traffic to show (packet time). */
 export const SSH_DECISION_WINDOW = 12;
 /** Tunnel messages required in each direction after the welcome. */
-const TUNNEL_MESSAGES = 2;
+const TUNNEL_MESSAGES = 1;
 
 /** The inner TLS ClientHello, with SSH framing (one or two SSH packets). */
 const CLIENT_HELLO: Range = { min: 200, max: 2600 };
 /** The inner TLS server flight (ServerHello … Finished, certificate included). */
 const SERVER_FLIGHT: Range = { min: 700, max: 12000 };
-/** Extra bytes a burst may carry: SSH framing, TLS record overhead, Finished / tickets. */
-const SLACK = 420;
+/** SSH framing of one burst (packet length, padding, MAC or tag, channel header). */
+const SSH_FRAMING = 60;
+/** TLS 1.3 session tickets that may ride with the hello. */
+const TICKETS = 300;
 
 /** Detects SoftEther's pattern inside one SSH connection. */
 export class SshForwardDetector {
@@ -112,14 +114,22 @@ export class SshForwardDetector {
       let pre = 0;
       for (let j = i + 2; j < n; j++) {
         const d = this.#dir[j];
-        // Strip the allowance: framing and the TLS Finished / tickets riding along.
-        const sz = Math.max(0, this.#size[j] - (j === i + 2 || j === i + 3 ? SLACK : SLACK / 3));
-        if (st === Stage.NONE && pre === 0 && d === 0 && this.#size[j] < SIZES.watermark.min) {
-          pre = 1;
+        // Strip SSH framing; the hello may also carry the TLS 1.3 session tickets.
+        const sz = Math.max(
+          0,
+          this.#size[j] - SSH_FRAMING - (st === Stage.WATERMARK ? TICKETS : 0),
+        );
+        // Up to two short exchanges may come first: the TLS Finished answered by
+        // session tickets, and SoftEther's short request before the watermark.
+        if (
+          st === Stage.NONE && pre < 4 && pre % 2 === 0 && d === 0 &&
+          this.#size[j] < SIZES.watermark.min
+        ) {
+          pre++;
           continue;
         }
-        if (st === Stage.NONE && pre === 1 && d === 1) {
-          pre = 2;
+        if (st === Stage.NONE && pre % 2 === 1 && d === 1) {
+          pre++;
           continue;
         }
         st = advance(st, d, sz);
@@ -145,7 +155,9 @@ export class SshForwardDetector {
     if (this.#burstDir === 0) c++;
     else if (this.#burstDir === 1) s++;
     const tunnel = c >= TUNNEL_MESSAGES && s >= TUNNEL_MESSAGES;
-    if (tunnel && !this.#attempt) return this.#verdict(this.#short ? Verdict.ADDITIONAL : Verdict.VPN);
+    if (tunnel && !this.#attempt) {
+      return this.#verdict(this.#short ? Verdict.ADDITIONAL : Verdict.VPN);
+    }
     if (this.#attempt && final && c + s === 0) return this.#verdict(Verdict.ATTEMPT);
     if (final || ts > this.#welcomeTs + SSH_DECISION_WINDOW) return Verdict.NOT_SOFTETHER;
     return Verdict.UNDECIDED;

@@ -206,10 +206,10 @@ export class FlowTable {
       this.now = ts;
       if (Math.floor(ts) !== Math.floor(before)) this.expire(ts);
     }
-    const h = (fmix(
+    const h = fmix(
       endpointHash(p.src, p.srcPort) ^ endpointHash(p.dst, p.dstPort) ^
         Math.imul(p.proto + (p.ipVersion << 8), 0x27d4eb2d),
-    ) >>> 0);
+    ) >>> 0;
     let slot = this.#find(p, h);
     this.created = slot < 0;
     if (slot < 0) slot = this.#create(p, h);
@@ -385,7 +385,9 @@ export class FlowTable {
     if (f & TcpFlag.FIN) {
       this.#hist(s, d, H_FIN);
       if (st !== FlowState.RESET) {
-        st = (this.#histBits[s * 2 + (1 - d)] & (1 << H_FIN)) ? FlowState.CLOSED : FlowState.CLOSING;
+        st = (this.#histBits[s * 2 + (1 - d)] & (1 << H_FIN))
+          ? FlowState.CLOSED
+          : FlowState.CLOSING;
       }
     }
     // Sequence tracking: classify payload as in-order, old (retransmitted) or ahead (gap).

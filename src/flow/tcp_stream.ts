@@ -63,7 +63,7 @@ export class TcpStream {
       this.#started[dir] = 1;
       this.#next[dir] = seq;
     }
-    let rel = (seq - this.#next[dir]) | 0;
+    const rel = (seq - this.#next[dir]) | 0;
     if (rel > 0) {
       this.#hold(dir, seq, buf, off, len, capLen, ts, out);
       return;

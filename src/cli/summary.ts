@@ -1,0 +1,60 @@
+/**
+ * The run summary printed at exit (offline end, Ctrl-C in live mode) and
+ * the periodic status line.
+ *
+ * @module
+ */
+
+import type { SoftEtherClassifier } from "../detect/softether_classifier.ts";
+import type { Pipeline } from "../pipeline.ts";
+
+/** Capture-side counters that only live capture has. */
+export interface CaptureCounters {
+  /** Packets the kernel/driver dropped (pcap_stats ps_drop). */
+  dropped: number;
+  /** Packets dropped by the interface (ps_ifdrop). */
+  ifDropped: number;
+}
+
+function fmtBytes(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} kB`;
+  return `${n} B`;
+}
+
+/** One-line status: packets, bytes, flows, alerts (and drops when live). */
+export function statusLine(p: Pipeline, c: SoftEtherClassifier, cap?: CaptureCounters): string {
+  const parts = [
+    `${p.packets} packets (${fmtBytes(p.wireBytes)})`,
+    `${p.flows.total} flows (${p.flows.active} active)`,
+    `${c.stats.alerts} alerts`,
+  ];
+  if (cap !== undefined) parts.push(`${cap.dropped} dropped`);
+  return parts.join(", ");
+}
+
+/** Multi-line summary for the end of a run. */
+export function summary(
+  p: Pipeline,
+  c: SoftEtherClassifier,
+  seconds: number,
+  cap?: CaptureCounters,
+): string {
+  const d = p.decoder.counters;
+  const f = p.flows;
+  const lines = [
+    `Packets:  ${p.packets} (${fmtBytes(p.wireBytes)}) in ${seconds.toFixed(2)} s` +
+    (seconds > 0 ? `, ${Math.round(p.packets / seconds)} packets/s` : ""),
+    `Decoded:  ${d.ipv4} IPv4, ${d.ipv6} IPv6, ${d.tcp} TCP, ${d.udp} UDP, ${d.nonIp} non-IP`,
+    `Flows:    ${f.total} (${f.timedOut} timed out, ${f.evicted} evicted)`,
+    `Alerts:   ${c.stats.alerts} (${c.stats.classified} SoftEther connections, ` +
+    `${c.stats.folded} folded into their session)`,
+  ];
+  if (cap !== undefined) {
+    lines.push(`Dropped:  ${cap.dropped} by the kernel, ${cap.ifDropped} by the interface`);
+  }
+  const w = Object.entries(p.weirds.toObject());
+  if (w.length > 0) lines.push(`Weird:    ${w.map(([k, v]) => `${k}=${v}`).join(" ")}`);
+  return lines.join("\n");
+}

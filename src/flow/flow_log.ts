@@ -1,0 +1,29 @@
+/**
+ * Flow summaries as JSON Lines (conn.log style), written when flows end.
+ *
+ * @module
+ */
+
+import { LineFile } from "../output/line_file.ts";
+import { flowRecord } from "./flow_record.ts";
+import type { FlowTable } from "./flow_table.ts";
+
+/** Appends one JSON object per ended flow to a file ("-" = stdout). */
+export class FlowLog {
+  readonly #file: LineFile;
+
+  /** Opens `path` for append. */
+  constructor(path: string) {
+    this.#file = new LineFile(path);
+  }
+
+  /** Write the summary of flow `slot`. */
+  write(table: FlowTable, slot: number): void {
+    this.#file.writeLine(JSON.stringify(flowRecord(table, slot)));
+  }
+
+  /** Close the file; safe to call twice. */
+  close(): void {
+    this.#file.close();
+  }
+}
