@@ -92,6 +92,11 @@ export class SoftEtherClassifier implements Classifier {
     this.#pending.delete(an);
   }
 
+  /** Let packet time pass without a packet (live mode on a quiet link). */
+  tick(now: number): void {
+    if (this.#pending.size > 0) this.#timers(now);
+  }
+
   /** End of input: nothing is pending after the flow table was flushed. */
   finish(): void {
     this.#pending.clear();
@@ -145,4 +150,3 @@ export class SoftEtherClassifier implements Classifier {
     an.release(); // stop inspecting: the decision is made
   }
 }
-
