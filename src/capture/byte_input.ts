@@ -324,8 +324,9 @@ function readHead(file: Deno.FsFile, n: number): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * Checks that `path` names a readable file and returns its size on disk
- * (0 for pipes and other non-regular files). Throws a "cannot open" error.
+ * Checks that `path` names something readable that is not a directory and
+ * returns its size on disk, or -1 when it is not a regular file (a pipe, a
+ * character device) and has no known size. Throws a "cannot open" error.
  */
 export function statCaptureFile(path: string): number {
   let info: Deno.FileInfo;
@@ -335,7 +336,7 @@ export function statCaptureFile(path: string): number {
     throw openError(path, e);
   }
   if (info.isDirectory) throw cannotOpen(path, "is a directory");
-  return info.isFile ? info.size : 0;
+  return info.isFile ? info.size : -1;
 }
 
 /**
@@ -369,7 +370,7 @@ export function isGzip(head: Uint8Array): boolean {
  * {@linkcode CaptureFileError} when the file cannot be opened.
  */
 export function openByteInput(path: string, bufferSize = DEFAULT_BUFFER_SIZE): ByteInput {
-  const size = statCaptureFile(path);
+  const size = Math.max(0, statCaptureFile(path));
   let file: Deno.FsFile;
   try {
     file = Deno.openSync(path, { read: true });

@@ -105,7 +105,9 @@ export class FileSource implements PacketSource {
    * Fetches more input, moving on to the next file at the end of one;
    * resolves false at the end of the last file. Throws a
    * `CaptureFileError` (file and byte offset) on damage or truncation, after
-   * every packet before it has been delivered.
+   * every packet before it has been delivered; it keeps throwing until
+   * {@linkcode FileSource.skipFile} moves on (or the caller stops). A file
+   * that cannot be opened is skipped once reported.
    */
   async refill(): Promise<boolean> {
     const inp = this.#inp;
@@ -202,42 +204,59 @@ export class FileSource implements PacketSource {
     };
   }
 
-  /** Opens file `#index + 1` and reads its file header. */
-  async #openNext(): Promise<void> {
-    const index = ++this.#index;
-    const path = this.paths[index];
-    const inp = openByteInput(path, this.#bufferSize);
-    this.#inp = inp;
-    this.#reader = EMPTY_READER;
-    let magic = -1;
-    if (await inp.ensure(4)) magic = inp.view.getUint32(inp.pos, false);
-    const format = magic < 0 ? null : sniffFormat(magic);
-    if (format === null) {
-      if (inp.failure) throw inp.failed(0);
-      throw cannotOpen(path, "not a pcap or pcapng file");
-    }
-    if (format === "pcap") {
-      if (!(await inp.ensure(PCAP_FILE_HEADER_LEN))) {
-        throw inp.failure ? inp.failed(0) : inp.truncated(0, "file header cut short");
-      }
-      this.#reader = new PcapReader(inp);
-    } else {
-      this.#reader = new PcapngReader(inp);
-    }
-  }
-
-  #finishFile(): void {
+  /**
+   * Abandons the file being read (typically after a `CaptureFileError` about
+   * damage in it) so that the next `refill` continues with the following
+   * file. Its packets stay counted; it does not count as done. A file that
+   * failed to open is abandoned already, and this does nothing.
+   */
+  skipFile(): void {
     const inp = this.#inp;
     if (inp === null) return;
     this.#donePackets += this.#reader.packets;
     this.#doneBytes += this.#reader.bytes;
     this.#doneRead += inp.rawBytesRead;
     this.#doneGrows += inp.grows;
-    this.#filesDone++;
     this.#reader = EMPTY_READER;
     this.#inp = null;
     inp.close();
   }
+
+  /** Opens file `#index + 1` and reads its file header; on failure the file is abandoned. */
+  async #openNext(): Promise<void> {
+    const index = ++this.#index;
+    const path = this.paths[index];
+    const inp = openByteInput(path, this.#bufferSize);
+    try {
+      this.#reader = await readFileHeader(inp);
+      this.#inp = inp;
+    } catch (e) {
+      inp.close();
+      throw e;
+    }
+  }
+
+  #finishFile(): void {
+    if (this.#inp === null) return;
+    this.skipFile();
+    this.#filesDone++;
+  }
+}
+
+/** Detects the format of a freshly opened input and reads its file header. */
+async function readFileHeader(inp: ByteInput): Promise<FormatReader> {
+  let magic = -1;
+  if (await inp.ensure(4)) magic = inp.view.getUint32(inp.pos, false);
+  const format = magic < 0 ? null : sniffFormat(magic);
+  if (format === null) {
+    if (inp.failure) throw inp.failed(0);
+    throw cannotOpen(inp.path, "not a pcap or pcapng file");
+  }
+  if (format === "pcapng") return new PcapngReader(inp);
+  if (!(await inp.ensure(PCAP_FILE_HEADER_LEN))) {
+    throw inp.failure ? inp.failed(0) : inp.truncated(0, "file header cut short");
+  }
+  return new PcapReader(inp);
 }
 
 /**
@@ -256,18 +275,9 @@ export async function openCaptureFiles(
   let total = 0;
   for (const path of paths) {
     const size = statCaptureFile(path);
+    if (size < 0) continue; // a pipe: checked when its turn comes
+    if (size === 0) throw cannotOpen(path, "not a pcap or pcapng file");
     total += size;
-    if (size === 0) {
-      // Regular files of 0 bytes hold no header; pipes report 0 and are checked when read.
-      let regular = true;
-      try {
-        regular = Deno.statSync(path).isFile;
-      } catch {
-        // reported when opened
-      }
-      if (regular) throw cannotOpen(path, "not a pcap or pcapng file");
-      continue;
-    }
     const head = peekFile(path, 4);
     if (isGzip(head)) continue;
     const magic = head.length < 4

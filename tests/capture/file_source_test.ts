@@ -174,3 +174,31 @@ Deno.test("file source: a pipe is read without knowing its size", {
   strictEqual(error, null);
   strictEqual(packets.length, 20);
 });
+
+Deno.test("file source: skipFile continues after damage; a bad later file is skipped once reported", async () => {
+  const damaged = pcapBytes(3, 3);
+  new DataView(damaged.buffer).setUint32(24 + (16 + 63) + 8, 0x00ffffff, true); // 2nd record
+  const gone = tempFile(pcapBytes(100, 3));
+  const paths = [tempFile(pcapBytes(0, 3)), tempFile(damaged), gone, tempFile(pcapBytes(6, 3))];
+  const src = await openCaptureFiles(paths);
+  Deno.removeSync(gone); // vanishes before its turn
+  const pkt = new RawPacket();
+  const got: number[] = [];
+  const errors: string[] = [];
+  for (;;) {
+    try {
+      do while (src.next(pkt)) got.push(pkt.tsSec - T0); while (await src.refill());
+      break;
+    } catch (e) {
+      errors.push((e as Error).message.replace(/".*"/, '"F"'));
+      src.skipFile();
+    }
+  }
+  deepStrictEqual(got, [0, 1, 2, 3, 6, 7, 8]);
+  deepStrictEqual(errors, [
+    'Capture file "F" is damaged at byte 103 (packet record claims 16777215 captured bytes, limit 262144)',
+    'Cannot open capture file "F": no such file',
+  ]);
+  deepStrictEqual([src.packets, src.filesDone], [7, 2]);
+  src.close();
+});
