@@ -23,8 +23,13 @@ export const DEFAULT_BUFFER_SIZE = 1 << 20;
 /** Smallest read buffer accepted, in bytes (smaller requests are raised to it). */
 export const MIN_BUFFER_SIZE = 4096;
 
-/** Size of the compressed chunks fed to the gzip decompressor, in bytes. */
-const GZIP_READ_CHUNK = 256 * 1024;
+/**
+ * Size of the compressed chunks fed to the gzip decompressor, in bytes. The
+ * decompressor returns one output chunk per input chunk, so this also bounds
+ * the memory a pathologically compressible file can claim (deflate expands at
+ * most ~1032x).
+ */
+const GZIP_READ_CHUNK = 64 * 1024;
 
 /** A buffered, refillable window over the bytes of one capture file. */
 export abstract class ByteInput {

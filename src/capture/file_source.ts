@@ -136,10 +136,7 @@ export class FileSource implements PacketSource {
   /** Releases the open file; safe to call twice. Later calls to `next`/`refill` report the end. */
   close(): void {
     this.#closed = true;
-    this.#reader = EMPTY_READER;
-    const inp = this.#inp;
-    this.#inp = null;
-    inp?.close();
+    this.skipFile();
   }
 
   /** Packets delivered so far. */
