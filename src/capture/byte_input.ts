@@ -117,7 +117,7 @@ export abstract class ByteInput {
   /** Error for a record cut short by the end of the file at stream offset `offset`. */
   truncated(offset: number, detail: string): CaptureFileError {
     return new CaptureFileError(
-      `Capture file "${this.path}" is truncated at ${this.at(offset)} (${detail})`,
+      `Capture file "${this.path}" is truncated at ${this.#at(offset)} (${detail})`,
       this.path,
       offset,
     );
@@ -126,7 +126,7 @@ export abstract class ByteInput {
   /** Error for a damaged record starting at stream offset `offset`. */
   damaged(offset: number, detail: string): CaptureFileError {
     return new CaptureFileError(
-      `Capture file "${this.path}" is damaged at ${this.at(offset)} (${detail})`,
+      `Capture file "${this.path}" is damaged at ${this.#at(offset)} (${detail})`,
       this.path,
       offset,
     );
@@ -137,7 +137,7 @@ export abstract class ByteInput {
     return this.damaged(offset, this.failure);
   }
 
-  private at(offset: number): string {
+  #at(offset: number): string {
     return `${this.compressed ? "decompressed byte" : "byte"} ${offset}`;
   }
 }

@@ -23,17 +23,22 @@ import { LinkType, type RawPacket } from "./raw_packet.ts";
 
 const DEFAULT_WRITE_BUFFER = 1 << 20;
 
-/** Buffering shared by both writers. */
-abstract class BufferedWriter {
+/** Output buffering shared by both writers. */
+export abstract class CaptureWriter {
   /** Packets written so far. */
   packets = 0;
+  /** The write buffer; `buf[0 .. pos)` is not written out yet. */
   protected buf: Uint8Array;
+  /** A DataView over `buf`. */
   protected view: DataView;
+  /** Bytes buffered. */
   protected pos = 0;
+  /** True when the file is written little-endian. */
   protected readonly le: boolean;
   #sink: ByteSink | null;
   #name: string;
 
+  /** Opens `out` (a path is created or truncated) with a write buffer of `bufferSize` bytes. */
   constructor(out: string | ByteSink, bigEndian: boolean, bufferSize: number) {
     this.#sink = typeof out === "string" ? new FileSink(out) : out;
     this.#name = typeof out === "string" ? out : "(memory)";
@@ -88,7 +93,7 @@ export interface PcapWriterOptions {
 }
 
 /** Writer of classic pcap files. */
-export class PcapWriter extends BufferedWriter {
+export class PcapWriter extends CaptureWriter {
   /** Link-layer type of the file. */
   readonly linkType: number;
   /** Snapshot length of the file. */
@@ -178,7 +183,7 @@ export interface PcapngWriterOptions {
 }
 
 /** Writer of pcapng files (one section). */
-export class PcapngWriter extends BufferedWriter {
+export class PcapngWriter extends CaptureWriter {
   #ifaces: { snapLen: number; ticks: TickConverter }[] = [];
 
   /** Creates `out` (a path, or a sink) and writes the section header and interface descriptions. */
