@@ -32,6 +32,7 @@ const { values, positionals } = parseArgs({
     runs: { type: "string", default: "3" },
     buffer: { type: "string" },
     "max-len": { type: "string", default: "1540" },
+    "io-only": { type: "boolean", default: false },
   },
 });
 
@@ -48,6 +49,24 @@ if (values.generate) generate(path, Number(values.generate));
 
 const bufferSize = values.buffer ? Number(values.buffer) : undefined;
 const size = Deno.statSync(path).size;
+if (values["io-only"]) {
+  // Baseline: the same synchronous reads into one buffer, without parsing.
+  const buf = new Uint8Array(bufferSize ?? 1 << 20);
+  for (let run = 1; run <= Number(values.runs); run++) {
+    const t0 = performance.now();
+    const file = Deno.openSync(path);
+    let total = 0;
+    for (let n = file.readSync(buf); n !== null; n = file.readSync(buf)) total += n;
+    file.close();
+    const s = (performance.now() - t0) / 1000;
+    console.log(
+      `io-only run ${run}: ${total} bytes in ${s.toFixed(3)} s: ${
+        (total / s / 1e6).toFixed(0)
+      } MB/s`,
+    );
+  }
+  Deno.exit(0);
+}
 for (let run = 1; run <= Number(values.runs); run++) {
   const t0 = performance.now();
   const src = await openCaptureFiles([path], { bufferSize });
