@@ -2,12 +2,14 @@
  * Helper processes for `live_test.ts`, run inside network namespaces with
  * `ip netns exec NS deno run -A live_capture_child.ts MODE ...`:
  *
- * - `capture DEVICE FILTER ADDR_A ADDR_B PORT`: opens a {@linkcode LiveCapture},
- *   prints `{"ready":true,...}`, counts TCP packets until stdin closes, then
- *   prints the counts and final stats as one JSON line.
+ * - `capture OPTIONS_JSON ADDR_A ADDR_B PORT`: opens a {@linkcode LiveCapture}
+ *   with the given `LiveCaptureOptions`, prints `{"ready":true,...}`, counts
+ *   TCP packets between A and B:PORT until stdin closes, then prints the
+ *   counts and final stats as one JSON line.
  * - `server ADDR PORT`: echoes one TCP connection, prints `listening` first.
  * - `client ADDR PORT ROUNDS SIZE`: sends ROUNDS messages of SIZE bytes, each
- *   after the previous echo came back, then closes.
+ *   after the previous echo came back (reading the echo while writing), then
+ *   closes.
  *
  * @module
  */
@@ -25,11 +27,11 @@ function ipv4(bytes: Uint8Array, at: number): string {
 }
 
 async function capture(args: string[]): Promise<void> {
-  const [device, filter, a, b, portText] = args;
+  const [optionsJson, a, b, portText] = args;
   const port = Number(portText);
   let cap: LiveCapture;
   try {
-    cap = await LiveCapture.open({ device, filter, promisc: true });
+    cap = await LiveCapture.open(JSON.parse(optionsJson));
   } catch (err) {
     const e = err as Error & { exitCode?: number };
     print({ ready: false, name: e.name, message: e.message, exitCode: e.exitCode });
@@ -55,7 +57,11 @@ async function capture(args: string[]): Promise<void> {
     batches: 0,
     maxBatch: 0,
     badTimestamps: 0,
+    /** Distinct payload bytes by sequence number (retransmissions counted once). */
+    seqBytesAtoB: 0,
+    seqBytesBtoA: 0,
   };
+  const isn = { aToB: -1, bToA: -1 };
   const source = new BatchSource(cap);
   const pkt = new RawPacket();
   const now = Date.now() / 1000;
@@ -97,8 +103,18 @@ async function capture(args: string[]): Promise<void> {
       if (flags & 0x01) counts.fin++;
       if (flags & 0x04) counts.rst++;
       const payload = total - ihl - thl;
-      if (aToB) counts.payloadAtoB += payload;
-      else counts.payloadBtoA += payload;
+      const seq = ((p[tcp + 4] << 24) | (p[tcp + 5] << 16) | (p[tcp + 6] << 8) | p[tcp + 7]) >>> 0;
+      const dir = aToB ? "aToB" : "bToA";
+      if (flags & 0x02) isn[dir] = seq;
+      // Data end relative to the first data byte (the SYN takes one sequence number).
+      const end = isn[dir] < 0 || payload === 0 ? 0 : ((seq - isn[dir]) >>> 0) - 1 + payload;
+      if (aToB) {
+        counts.payloadAtoB += payload;
+        counts.seqBytesAtoB = Math.max(counts.seqBytesAtoB, end);
+      } else {
+        counts.payloadBtoA += payload;
+        counts.seqBytesBtoA = Math.max(counts.seqBytesBtoA, end);
+      }
     }
     counts.maxBatch = Math.max(counts.maxBatch, inBatch);
   }
@@ -133,16 +149,21 @@ async function client(args: string[]): Promise<void> {
   const conn = await Deno.connect({ hostname, port: Number(port) });
   conn.setNoDelay(true);
   const msg = new Uint8Array(size).fill(0x41);
-  const buf = new Uint8Array(size);
+  const buf = new Uint8Array(65536);
+  const chunk = 65536;
   for (let r = 0; r < rounds; r++) {
-    let off = 0;
-    while (off < size) off += await conn.write(msg.subarray(off));
+    const writing = (async () => {
+      for (let off = 0; off < size;) {
+        off += await conn.write(msg.subarray(off, Math.min(size, off + chunk)));
+      }
+    })();
     let got = 0;
     while (got < size) {
-      const n = await conn.read(buf.subarray(got));
+      const n = await conn.read(buf.subarray(0, Math.min(chunk, size - got)));
       if (n === null) throw new Error("server closed early");
       got += n;
     }
+    await writing;
   }
   await conn.closeWrite();
   const rest = await conn.read(buf);
