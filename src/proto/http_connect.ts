@@ -284,7 +284,10 @@ export const SoftEtherConnectMarker = {
    * Proxy-Connection, User-Agent`, in that order and case, and nothing else.
    */
   HEADER_SEQUENCE: "header_sequence",
-  /** Three or more headers, names in case-insensitive ascending order (SoftEther keeps its header list sorted, user-added 5.x headers included). */
+  /**
+   * Three or more headers, names in case-insensitive ascending order (SoftEther keeps its
+   * header list sorted, user-added 5.x headers included).
+   */
   HEADERS_SORTED: "headers_sorted",
   /** `Content-Length: 0` on a CONNECT. */
   CONTENT_LENGTH_0: "content_length_0",

@@ -71,17 +71,20 @@ export class SocksHandshake {
   /** SOCKS5 greeting methods in order, a feature (SoftEther `[0, 2]`, curl `[0, 1]`). */
   greetingMethods: number[] = [];
   /** SOCKS5 method the server chose; -1 until known. */
-  selectedMethod = -1;
+  selectedMethod: number = -1;
   /** RFC 1929 user name, when sent. The password is not kept. */
   username = "";
   /** Server verdict: true tunnel open, false refused; null until known. */
   success: boolean | null = null;
-  /** Proxy reply code (SOCKS4 0x5A…, SOCKS5 REP, or RFC 1929 status when auth failed); -1 until known. */
-  replyCode = -1;
+  /**
+   * Proxy reply code (SOCKS4 0x5A…, SOCKS5 REP, or the RFC 1929 status when
+   * authentication failed); -1 until known.
+   */
+  replyCode: number = -1;
   /** Client stream offset where the tunnelled bytes begin; -1 until known or without tunnel. */
-  clientInnerOffset = -1;
+  clientInnerOffset: number = -1;
   /** Server stream offset where the tunnelled bytes begin; -1 until known or without tunnel. */
-  serverInnerOffset = -1;
+  serverInnerOffset: number = -1;
   /** Bytes consumed by the last feed call. */
   consumed = 0;
   /** Why the handshake failed (a {@linkcode SocksReason} value); `""` otherwise. */

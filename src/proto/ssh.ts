@@ -28,7 +28,7 @@ export * from "./ssh_kexinit.ts";
 export * from "./ssh_packet.ts";
 
 /** Largest encrypted packet_length accepted (OpenSSH's limit, 256 KiB). */
-export const SSH_MAX_PACKET = 256 * 1024;
+export const SSH_MAX_PACKET: number = 256 * 1024;
 
 /** Why a direction's encrypted packet lengths are not recorded. */
 export const SshOpaqueReason = {
@@ -69,9 +69,9 @@ export class SshDirection {
   /** Unencrypted binary packets seen (KEXINIT, KEX messages, NEWKEYS…). */
   clearPackets = 0;
   /** Stream offset where encryption starts (just after NEWKEYS); -1 before. */
-  newKeysOffset = -1;
+  newKeysOffset: number = -1;
   /** Bytes of tag/MAC after each encrypted packet; -1 until known. */
-  trailer = -1;
+  trailer: number = -1;
   /** True when encrypted lengths cannot be read (see `opaqueReason`): use segment sizes. */
   lengthsOpaque = false;
   /** A {@linkcode SshOpaqueReason} when `lengthsOpaque`; `""` otherwise. */
@@ -83,7 +83,7 @@ export class SshDirection {
   /** A {@linkcode SshReason} when `failed`. */
   failReason = "";
   /** Stream offset of the failure or desync; -1 otherwise. */
-  failOffset = -1;
+  failOffset: number = -1;
 
   #owner: SshStreamScanner;
   #allowPreface: boolean;

@@ -14,7 +14,7 @@ export const SSH_MAX_IDENT = 255;
 /** Most bytes of lines accepted before the identification line (server side). */
 export const SSH_MAX_PREFACE = 8192;
 
-/** Reasons for a `"no"` result of the SSH parsers and of {@linkcode SshStreamScanner} directions. */
+/** Reasons for a `"no"` result of the SSH parsers, and for a failed scanner direction. */
 export const SshReason = {
   /** The stream does not start like SSH. */
   NOT_SSH: "not_ssh",

@@ -24,7 +24,10 @@ export interface ClientHello {
   status: ParseStatus;
   /** For `"no"`: a {@linkcode HelloReason} (or record/handshake reason); `""` otherwise. */
   reason: string;
-  /** Bytes consumed: the handshake message (4-byte header included), or records for the `Records` variant. */
+  /**
+   * Bytes consumed: the handshake message (4-byte header included); through its last
+   * byte, record headers included, for {@linkcode parseClientHelloRecords}.
+   */
   consumed: number;
   /** Handshake message length including its 4-byte header. */
   length: number;
@@ -42,7 +45,7 @@ export interface ClientHello {
   extensions: number[];
   /** First host_name of server_name; null when absent. */
   sni: string | null;
-  /** True when the SNI is an IP literal (forbidden by RFC 6066; browsers and curl never send one). */
+  /** SNI is an IP literal (RFC 6066 forbids it; browsers and curl never send one). */
   sniIsIpLiteral: boolean;
   /** ALPN protocol names, one character per byte. */
   alpn: string[];
@@ -58,7 +61,10 @@ export interface ClientHello {
   keyShareGroups: number[];
   /** session_ticket extension present (SoftEther 5.x disables it). */
   hasSessionTicketExt: boolean;
-  /** A GREASE value appears among ciphers, extensions, groups, versions, key shares or signature algorithms. */
+  /**
+   * A GREASE value appears among ciphers, extensions, groups, versions, key shares or
+   * signature algorithms.
+   */
   hasGrease: boolean;
 }
 

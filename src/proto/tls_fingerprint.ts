@@ -68,7 +68,7 @@ function isAlnum(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 }
 
-/** JA4 ALPN part: first and last character of the first ALPN value, hex digits when not alphanumeric. */
+/** JA4 ALPN part: first and last character of the first ALPN value (hex digits if not alnum). */
 function alpnCode(alpn: readonly string[]): string {
   if (alpn.length === 0 || alpn[0].length === 0) return "00";
   const a = alpn[0];

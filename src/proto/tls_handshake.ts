@@ -14,7 +14,7 @@ import {
   TlsContentType,
 } from "./tls_record.ts";
 
-/** Reasons for a `"no"` result of {@linkcode firstHandshakeMessage} (besides record header reasons). */
+/** Reasons for a `"no"` of {@linkcode firstHandshakeMessage} (besides record header reasons). */
 export const TlsHandshakeReason = {
   /** The first record is not a handshake record. */
   NOT_HANDSHAKE: "not_handshake",

@@ -15,7 +15,7 @@ export { TlsContentType } from "./tls_registry.ts";
 /** Size of a TLS record header: type(1) version(2) length(2). */
 export const TLS_RECORD_HEADER_LEN = 5;
 /** Largest record length accepted: 2^14 plaintext + 2048 expansion (RFC 5246 §6.2.3). */
-export const TLS_MAX_RECORD_LEN = 16384 + 2048;
+export const TLS_MAX_RECORD_LEN: number = 16384 + 2048;
 /** Default cap on the bytes {@linkcode TlsRecordScanner} copies for the first handshake message. */
 export const TLS_MAX_CAPTURE = 16384;
 
@@ -131,7 +131,7 @@ export class TlsRecordScanner {
   /** The {@linkcode TlsRecordReason} of the desync; `""` otherwise. */
   desyncReason = "";
   /** Stream offset of the invalid header; -1 without desync. */
-  desyncOffset = -1;
+  desyncOffset: number = -1;
   /** A {@linkcode HandshakeCapture} state. */
   handshakeState: number = HandshakeCapture.OFF;
   /** Offset of the first handshake message in the buffer from {@linkcode handshakeBuffer}. */

@@ -207,7 +207,7 @@ Deno.test("softEtherConnectScore: SoftEther head scores 1, curl scores low", () 
   assert.ok(c.score < 0.1 && c.structureScore < 0.1);
 });
 
-Deno.test("softEtherConnectScore: custom User-Agent and Proxy-Authorization keep the structure", () => {
+Deno.test("softEtherConnectScore: custom UA and Proxy-Authorization keep the structure", () => {
   const text = "CONNECT vpn.example.net:443 HTTP/1.0\r\nContent-Length: 0\r\n" +
     "Host: vpn.example.net\r\nPragma: no-cache\r\nProxy-Authorization: Basic dTpw\r\n" +
     "Proxy-Connection: Keep-Alive\r\nUser-Agent: MyAgent/1.0\r\n\r\n";

@@ -14,7 +14,7 @@ import {
 } from "../../src/proto/socks.ts";
 import { ascii, concat, fromHex, loadSegments, type Segment } from "./fixture.ts";
 
-/** Drives a handshake the way a flow tracker would: each side's stream grows, pending bytes are re-fed. */
+/** Drives a handshake like a flow tracker: each side's stream grows, pending bytes are re-fed. */
 function drive(
   segments: Segment[],
 ): { hs: SocksHandshake; client: Uint8Array; server: Uint8Array } {

@@ -142,7 +142,7 @@ Deno.test("SshStreamScanner: aes128-ctr + hmac-sha2-256-etm with zlib (fixture)"
   }
 });
 
-Deno.test("SshStreamScanner: aes128-ctr + hmac-sha2-256 (encrypt-and-MAC) hides lengths (fixture)", () => {
+Deno.test("SshStreamScanner: aes128-ctr + hmac-sha2-256 (encrypt-and-MAC) hides lengths", () => {
   const s = scan(loadSegments("ssh_aes128ctr_hmac").segments);
   assert.equal(s.negotiated?.macC2S, "hmac-sha2-256");
   assert.equal(s.negotiated?.compressionC2S, "none");
@@ -151,7 +151,7 @@ Deno.test("SshStreamScanner: aes128-ctr + hmac-sha2-256 (encrypt-and-MAC) hides 
   assert.equal(s.server.lengthsOpaque, true);
 });
 
-Deno.test("SshStreamScanner: one side fed ahead of the other cannot frame its encrypted part", () => {
+Deno.test("SshStreamScanner: a side fed ahead of the other cannot frame its encrypted part", () => {
   const f = loadSegments("ssh_aes256gcm");
   const s = new SshStreamScanner();
   s.feedClient(f.client, 0, f.client.length);

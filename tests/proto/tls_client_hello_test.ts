@@ -12,7 +12,7 @@ import { SocksHandshake } from "../../src/proto/socks.ts";
 import { concat, fromHex, loadJson, loadSegments } from "./fixture.ts";
 import { alpnExt, clientHello, ext, records, sniExt, u16, u16Vector } from "./tls_builder.ts";
 
-/** Fields tshark 4.0 dissected from the fixtures, with its JA3 and a JA4 computed from its lists. */
+/** Fields tshark 4.0 dissected from the fixtures, its JA3, and a JA4 computed from its lists. */
 interface Expected {
   legacyVersion: number;
   cipherSuites: number[];
@@ -153,7 +153,7 @@ Deno.test("JA4 matches the worked example of the FoxIO spec", () => {
   assert.equal(ja4(h2), "t13d1516h2_8daaf6152771_6d807ffa2a79");
 });
 
-Deno.test("JA4 edge rules: no ALPN, odd ALPN bytes, counts capped, empty lists, legacy version", () => {
+Deno.test("JA4 edge rules: ALPN forms, capped counts, empty lists, legacy version", () => {
   const base = (exts: Uint8Array[] | null, ciphers = [0x1301]) => {
     const m = clientHello({ ciphers, extensions: exts });
     const h = parseClientHello(m, 0, m.length);

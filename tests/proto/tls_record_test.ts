@@ -81,7 +81,7 @@ Deno.test("record header helpers", () => {
   assert.equal(parseTlsRecordHeader(fromHex("160303"), 0, 3).status, "need");
 });
 
-Deno.test("TlsRecordScanner: real streams, segment by segment, byte by byte and at random splits", () => {
+Deno.test("TlsRecordScanner: real streams per segment, per byte and at random splits", () => {
   for (const [name, want] of Object.entries(RECORDS)) {
     const f = loadSegments(name);
     for (const dir of ["c", "s"] as const) {
