@@ -81,7 +81,11 @@ export class SocksHandshake {
    * authentication failed); -1 until known.
    */
   replyCode: number = -1;
-  /** Client stream offset where the tunnelled bytes begin; -1 until known or without tunnel. */
+  /**
+   * Client stream offset where the tunnelled bytes begin: set as soon as the
+   * client's request is parsed (even before the server's verdict), back to -1
+   * when the server refuses.
+   */
   clientInnerOffset: number = -1;
   /** Server stream offset where the tunnelled bytes begin; -1 until known or without tunnel. */
   serverInnerOffset: number = -1;
@@ -281,7 +285,7 @@ export class SocksHandshake {
     this.#server = S_DONE;
   }
 
-  /** Sets the client inner offset once the client finished and the server granted. */
+  /** Sets the client inner offset once the client finished, unless the server refused. */
   #openClient(): void {
     if (this.#client === C_DONE && this.success !== false && this.target !== null) {
       this.clientInnerOffset = this.#clientPos;
