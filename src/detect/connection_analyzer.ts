@@ -27,8 +27,12 @@ export { Verdict };
 
 /** Seconds after the welcome (or reply) to decide when no further record came. */
 export const DECISION_DELAY = 1.0;
+/** A server answer this large after a client request is an RPC reply, not tunnel traffic. */
+const RPC_BIG_REPLY = 1700;
+/** Confidence of the set-up sequence alone (not enough for an alert). */
+const PATTERN_BASE = 0.5;
 /** Minimum confidence for an alert. */
-export const ALERT_THRESHOLD = 0.6;
+export const ALERT_THRESHOLD = 0.7;
 
 const L_DETECT = 0, L_HTTP = 1, L_SOCKS = 2, L_TLS = 3, L_SSH = 4, L_DONE = 5;
 const HEAD_MAX = 8192;
@@ -62,6 +66,8 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
   event: DetectionEvent | undefined;
   /** Packet time of the decision. */
   decidedTs = 0;
+  /** Packet time the set-up ended (the server's welcome, reply or error); 0 before. */
+  setupTs = 0;
 
   #stream: TcpStream | undefined = new TcpStream();
   #layer = L_DETECT;
@@ -77,7 +83,20 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
   #ssh: SshForwardDetector | undefined;
   #stage: number = Stage.NONE;
   #preamble = 0;
+  #prevStage: number = Stage.NONE; // stage before the last message
+  #lastDir = -1; // direction of the last set-up message
+  #lastSize = 0; // its size (joined parts included)
   #afterSetup = 0; // tunnel-phase messages seen after the set-up
+  #lastPostDir = 1; // direction of the last post-setup message (the reply was the server's)
+  #rpcReplies = 0; // server messages right after a client message, after the set-up
+  #bigReplies = 0; // … of them larger than RPC_BIG_REPLY
+  #unsolicited = 0; // server messages after the set-up not preceded by a client message
+  #lastClientStart = -1e9; // start of the last post-setup client message
+  #synTs = 0; // client SYN, server SYN-ACK, client ACK times (for round-trip times)
+  #synAckTs = 0;
+  #rttServer = 0; // sensor → server → sensor, from the TCP handshake
+  #rtt = 0; // whole round trip, from the TCP handshake
+  #keepAliveDirs = 0; // bit per direction: a keep-alive-sized message within 1 s of the set-up
   #score = 0; // supporting evidence, added to the pattern's base
   #closedTs = 0;
 
@@ -109,7 +128,24 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
     );
     if (this.#ssh !== undefined) this.#ssh.packet(dir, p.payloadLen, p.tcpFlags, p.ts);
     if ((p.tcpFlags & 0x05) !== 0 && this.#closedTs === 0) this.#closedTs = p.ts; // FIN or RST
+    if (this.#rtt === 0) this.#handshakeTimes(dir, p.tcpFlags, p.ts);
     this.#check(p.ts);
+  }
+
+  #handshakeTimes(dir: number, flags: number, ts: number): void {
+    const syn = (flags & 0x02) !== 0, ack = (flags & 0x10) !== 0;
+    if (dir === 0 && syn && !ack) this.#synTs = ts;
+    else if (dir === 1 && syn && ack && this.#synTs > 0) {
+      this.#synAckTs = ts;
+      this.#rttServer = ts - this.#synTs;
+    } else if (dir === 0 && !syn && ack && this.#synAckTs > 0) {
+      this.#rtt = ts - this.#synTs;
+    }
+  }
+
+  /** Time allowed after the welcome for the tunnel's first records (≥ 1 s, more on long paths). */
+  #decisionDelay(): number {
+    return Math.max(DECISION_DELAY, 1.5 * this.#rtt);
   }
 
   /** The connection ended (or the table let it go): decide with what was seen. */
@@ -186,21 +222,62 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
   // MessageSink ------------------------------------------------------------
 
   /** A complete application message under TLS. */
-  message(dir: number, size: number, _start: number, _ts: number, _records: number): void {
+  message(dir: number, size: number, _start: number, ts: number, _records: number): void {
     const st = this.#stage;
-    if (st >= Stage.WELCOME && st !== Stage.MISMATCH) {
+    if (st === Stage.LOGIN_REFUSED && dir === 1 && this.#afterSetup === 0) {
+      // More from the server after a short answer to a login: a welcome split
+      // by a pause, or the tunnel; re-evaluate the joined answer.
+      this.#lastSize += size;
+      if (advance(this.#prevStage, dir, this.#lastSize) === Stage.WELCOME) {
+        this.#stage = Stage.WELCOME;
+        this.setupTs = ts;
+        return;
+      }
+    }
+    if (st === Stage.WELCOME || st === Stage.SHORT_REPLY || st === Stage.LOGIN_REFUSED) {
       this.#afterSetup++;
+      // Administration is RPC: each server message answers a client request,
+      // and some answers are larger than any keep-alive or single frame.
+      if (dir === 1 && this.#lastPostDir === 0) {
+        this.#rpcReplies++;
+        if (size > RPC_BIG_REPLY) this.#bigReplies++;
+      } else if (dir === 1) {
+        this.#unsolicited++; // the server speaks without a request: not request/response
+      }
+      if (
+        dir === 1 && this.#lastPostDir === 0 && _start - this.#lastClientStart < this.#rttServer
+      ) {
+        this.#unsolicited++; // crossed the client's message: it cannot be its answer
+      }
+      if (dir === 0) this.#lastClientStart = _start;
+      this.#lastPostDir = dir;
+      // The tunnel starts with a keep-alive from each side (8–519 bytes).
+      if (_start - this.setupTs <= this.#decisionDelay() && inRange(size, SIZES.keepAlive)) {
+        this.#keepAliveDirs |= 1 << dir;
+      }
       return;
     }
-    if (st === Stage.NONE && this.#preamble === 0 && dir === 0 && size < SIZES.watermark.min) {
-      this.#preamble = 1; // one short request/answer may precede the watermark
-      return;
+    // A message split by a pause (loss and retransmission, a slow sender)
+    // arrives as two same-direction messages: join them and re-evaluate.
+    if (dir === this.#lastDir && st !== Stage.NONE) {
+      this.#lastSize += size;
+      this.#stage = advance(this.#prevStage, dir, this.#lastSize);
+    } else {
+      if (st === Stage.NONE && this.#preamble === 0 && dir === 0 && size < SIZES.watermark.min) {
+        this.#preamble = 1; // one short request/answer may precede the watermark
+        this.#lastDir = -1;
+        return;
+      }
+      if (st === Stage.NONE && this.#preamble === 1 && dir === 1) {
+        this.#preamble = 2;
+        return;
+      }
+      this.#prevStage = st;
+      this.#lastDir = dir;
+      this.#lastSize = size;
+      this.#stage = advance(st, dir, size);
     }
-    if (st === Stage.NONE && this.#preamble === 1 && dir === 1) {
-      this.#preamble = 2;
-      return;
-    }
-    this.#stage = advance(st, dir, size);
+    if (this.#stage >= Stage.WELCOME && this.#stage !== Stage.MISMATCH) this.setupTs = ts;
   }
 
   // Layers -------------------------------------------------------------------
@@ -403,9 +480,17 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
       return;
     }
     const st = this.#stage;
-    if (st === Stage.WELCOME || st === Stage.SHORT_REPLY) {
-      if (this.#afterSetup > 0) this.#decide(ts);
-      else this.deadline = ts + DECISION_DELAY;
+    if (st === Stage.WELCOME) {
+      // Decide once both sides started the tunnel, else 1 s after the welcome.
+      if (this.#keepAliveDirs === 3 || this.#afterSetup >= 4) this.#decide(ts);
+      else if (this.deadline === 0) this.deadline = this.setupTs + this.#decisionDelay();
+      return;
+    }
+    if (st === Stage.SHORT_REPLY) {
+      // Extra VPN connection or administration: tell them apart by what follows.
+      if (this.#looksAdmin()) this.#decide(ts);
+      else if (this.#closedTs > 0) this.#decideAtEnd(ts);
+      else if (this.deadline === 0) this.deadline = ts + DECISION_DELAY;
       return;
     }
     if (st === Stage.LOGIN_REFUSED) {
@@ -451,10 +536,23 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
         ? "handshake_sequence(watermark,hello,login,error)"
         : "handshake_sequence(watermark,hello,login,welcome)",
     );
-    let c = 0.6 + this.#score;
-    if (this.#afterSetup > 0 && st !== Stage.LOGIN_REFUSED) {
-      c += 0.15;
+    let c = PATTERN_BASE + this.#score;
+    if (this.#looksAdmin()) {
+      c += 0.2;
+    } else if (this.#afterSetup > 0) {
+      c += 0.1;
       this.evidence.push("tunnel_records");
+      if (this.#keepAliveDirs === 3) {
+        c += 0.15;
+        this.evidence.push("keepalive_both_ways");
+      }
+      if (this.#unsolicited > 0) {
+        c += 0.05;
+        this.evidence.push("server_independent");
+      }
+    } else if (st === Stage.LOGIN_REFUSED && this.#closedTs > 0) {
+      c += 0.2;
+      this.evidence.push("closed_after_error");
     }
     this.confidence = Math.max(0, Math.min(0.99, Math.round(c * 1000) / 1000));
     if (this.confidence < ALERT_THRESHOLD) {
@@ -462,7 +560,13 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
       return;
     }
     this.decidedTs = ts;
-    if (st === Stage.SHORT_REPLY) {
+    if (
+      st === Stage.SHORT_REPLY &&
+      (this.#looksAdmin() || (this.#closedTs > 0 && this.#rpcReplies > 0))
+    ) {
+      this.verdict = Verdict.ADMIN;
+      this.evidence.push("rpc_exchange");
+    } else if (st === Stage.SHORT_REPLY) {
       this.additional = true;
       this.verdict = Verdict.ADDITIONAL;
     } else if (st === Stage.LOGIN_REFUSED && this.#afterSetup === 0) {
@@ -470,6 +574,10 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
     } else {
       this.verdict = Verdict.VPN;
     }
+  }
+
+  #looksAdmin(): boolean {
+    return this.#rpcReplies >= 2 && this.#bigReplies >= 1;
   }
 
   #fromSsh(v: number, ts: number): void {
@@ -481,6 +589,7 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
     if (v !== Verdict.NOT_SOFTETHER) {
       this.decidedTs = ts;
       this.evidence.push(...this.#ssh!.evidence);
+      this.setupTs = this.#ssh!.setupTs;
       this.confidence = this.#ssh!.confidence;
     }
   }

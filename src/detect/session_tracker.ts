@@ -28,11 +28,31 @@ export const Fold = {
   FOLDED: 1,
 } as const;
 
+/** Receives the summary of a session that ended (phase "end"). */
+export type SessionEndFn = (summary: DetectionEvent) => void;
+
 /** Groups connections by (kind, variant, outcome, client ip, server, target). */
 export class SessionTracker {
   readonly #sessions = new Map<string, Session>();
+  readonly #onEnd: SessionEndFn;
   /** Connections folded into an existing session. */
   folded = 0;
+
+  /** Creates a tracker; `onEnd` gets each session's summary once it is over. */
+  constructor(onEnd: SessionEndFn = () => {}) {
+    this.#onEnd = onEnd;
+  }
+
+  /** Close sessions whose connections all ended more than their linger ago. */
+  sweep(now: number): void {
+    this.#expire(now);
+  }
+
+  /** End of input: summarise every session still known. */
+  finish(): void {
+    for (const s of this.#sessions.values()) this.#summary(s);
+    this.#sessions.clear();
+  }
 
   /** Key of the session a connection belongs to. */
   static key(ev: DetectionEvent): string {
@@ -49,6 +69,13 @@ export class SessionTracker {
     const key = SessionTracker.key(ev) + (ev.outcome === "attempt" ? "|attempt" : "");
     this.#expire(ev.ts);
     const s = this.#sessions.get(key);
+    if (s !== undefined && s.live === 0 && ev.outcome !== "attempt" && !additional) {
+      // A new login after the previous session's connections all ended.
+      this.#sessions.delete(key);
+      this.#summary(s);
+      this.#sessions.set(key, { event: ev, live: 1, lastTs: ev.ts });
+      return Fold.NEW;
+    }
     const joins = s !== undefined &&
       (additional || ev.outcome === "attempt" || ev.kind === "admin");
     if (joins) {
@@ -75,7 +102,20 @@ export class SessionTracker {
   #expire(now: number): void {
     for (const [k, s] of this.#sessions) {
       const linger = s.event.outcome === "attempt" ? ATTEMPT_WINDOW : SESSION_LINGER;
-      if (s.live === 0 && now - s.lastTs > linger) this.#sessions.delete(k);
+      if (s.live === 0 && now - s.lastTs > linger) {
+        this.#sessions.delete(k);
+        this.#summary(s);
+      }
     }
+  }
+
+  #summary(s: Session): void {
+    this.#onEnd({
+      ...s.event,
+      evidence: [...s.event.evidence],
+      phase: "end",
+      ts: s.lastTs,
+      duration: Math.max(0, s.lastTs - s.event.ts),
+    });
   }
 }

@@ -52,7 +52,7 @@ export class SoftEtherClassifier implements Classifier {
     folded: 0,
   };
   readonly #emit: EmitFn;
-  readonly #sessions = new SessionTracker();
+  readonly #sessions: SessionTracker;
   /** Analyzers waiting for their decision timer (deadline = welcome + DECISION_DELAY). */
   readonly #pending = new Set<ConnectionAnalyzer>();
   #table: FlowTable | undefined;
@@ -60,6 +60,7 @@ export class SoftEtherClassifier implements Classifier {
   /** Creates the classifier; `emit` receives the alerts. */
   constructor(emit: EmitFn) {
     this.#emit = emit;
+    this.#sessions = new SessionTracker(emit);
   }
 
   /** Per-packet hook (hot path: returns at once for dismissed flows). */
@@ -88,7 +89,10 @@ export class SoftEtherClassifier implements Classifier {
     const an = a as ConnectionAnalyzer;
     an.close(table.lastTs[slot]);
     this.#after(table, slot, an, table.lastTs[slot]);
-    if (an.event !== undefined) this.#sessions.ended(an.event, table.lastTs[slot]);
+    if (an.event !== undefined) {
+      this.#sessions.ended(an.event, table.lastTs[slot]);
+      this.#sessions.sweep(table.lastTs[slot]);
+    }
     this.#pending.delete(an);
   }
 
@@ -100,6 +104,7 @@ export class SoftEtherClassifier implements Classifier {
   /** End of input: nothing is pending after the flow table was flushed. */
   finish(): void {
     this.#pending.clear();
+    this.#sessions.finish();
   }
 
   #timers(now: number): void {

@@ -16,6 +16,7 @@
  */
 
 import { advance, inRange, type Range, SIZES, Stage } from "./handshake_pattern.ts";
+import { MESSAGE_GAP } from "./tls_messages.ts";
 import { Verdict } from "./verdict.ts";
 
 /** Bursts smaller than this are treated as interactive noise. */
@@ -36,6 +37,11 @@ const SSH_FRAMING = 60;
 /** TLS 1.3 session tickets that may ride with the hello. */
 const TICKETS = 300;
 
+/** The hello may carry the TLS 1.3 session tickets in the same burst. */
+function helloAllowance(stage: number, size: number): number {
+  return stage === Stage.WATERMARK && size > SIZES.hello.max ? size - TICKETS : size;
+}
+
 /** Detects SoftEther's pattern inside one SSH connection. */
 export class SshForwardDetector {
   /** Signals that fired. */
@@ -52,15 +58,21 @@ export class SshForwardDetector {
   #burstDir = -1;
   #burstSize = 0;
   #burstEnd = 0;
+  #mergeNext = false;
   #welcomeAt = -1; // message index of the welcome, once matched
   #welcomeTs = 0;
+
+  /** Packet time of the inner welcome (end of the set-up); 0 before. */
+  get setupTs(): number {
+    return this.#welcomeTs;
+  }
   #attempt = false;
   #short = false;
 
   /** One packet's payload size (in-order, not retransmitted). */
   packet(dir: number, len: number, _flags: number, ts: number): void {
     if (len === 0) return;
-    if (dir !== this.#burstDir) this.#closeBurst();
+    if (dir !== this.#burstDir || ts - this.#burstEnd > MESSAGE_GAP) this.#closeBurst();
     this.#burstDir = dir;
     this.#burstSize += len;
     this.#burstEnd = ts;
@@ -91,8 +103,11 @@ export class SshForwardDetector {
     const d = this.#burstDir, size = this.#burstSize, end = this.#burstEnd;
     this.#burstDir = -1;
     this.#burstSize = 0;
-    if (size < NOISE_BYTES) return;
-    if (this.#n > 0 && this.#dir[this.#n - 1] === d) {
+    if (size < NOISE_BYTES) {
+      this.#mergeNext = true; // same-direction bursts around noise are one message
+      return;
+    }
+    if (this.#n > 0 && this.#dir[this.#n - 1] === d && this.#mergeNext) {
       this.#size[this.#n - 1] += size; // merge across ignored noise
       this.#end[this.#n - 1] = end;
     } else if (this.#n < MAX_MESSAGES) {
@@ -101,6 +116,7 @@ export class SshForwardDetector {
       this.#end[this.#n] = end;
       this.#n++;
     }
+    this.#mergeNext = false;
     if (this.#welcomeAt < 0) this.#search();
   }
 
@@ -110,29 +126,35 @@ export class SshForwardDetector {
     for (let i = 0; i + 5 < n; i++) {
       if (this.#dir[i] !== 0 || !inRange(this.#size[i], CLIENT_HELLO)) continue;
       if (this.#dir[i + 1] !== 1 || !inRange(this.#size[i + 1], SERVER_FLIGHT)) continue;
-      let st: number = Stage.NONE;
-      let pre = 0;
+      let st: number = Stage.NONE, prevSt: number = Stage.NONE;
+      let lastDir = -1, acc = 0, pre = 0;
       for (let j = i + 2; j < n; j++) {
         const d = this.#dir[j];
-        // Strip SSH framing; the hello may also carry the TLS 1.3 session tickets.
-        const sz = Math.max(
-          0,
-          this.#size[j] - SSH_FRAMING - (st === Stage.WATERMARK ? TICKETS : 0),
-        );
-        // Up to two short exchanges may come first: the TLS Finished answered by
-        // session tickets, and SoftEther's short request before the watermark.
-        if (
-          st === Stage.NONE && pre < 4 && pre % 2 === 0 && d === 0 &&
-          this.#size[j] < SIZES.watermark.min
-        ) {
-          pre++;
-          continue;
+        const sz = Math.max(0, this.#size[j] - SSH_FRAMING);
+        // TLS 1.3 session tickets may come on their own before the hello.
+        if (st === Stage.WATERMARK && d === 1 && sz < SIZES.hello.min) continue;
+        if (d === lastDir && st !== Stage.NONE) {
+          // One message split by a pause: join and re-evaluate.
+          acc += sz;
+          st = advance(prevSt, d, helloAllowance(prevSt, acc));
+        } else {
+          // Up to two short exchanges may come first: the TLS Finished
+          // answered by session tickets, and SoftEther's short request.
+          if (
+            st === Stage.NONE && pre < 4 && pre % 2 === 0 && d === 0 && sz < SIZES.watermark.min
+          ) {
+            pre++;
+            continue;
+          }
+          if (st === Stage.NONE && pre % 2 === 1 && d === 1) {
+            pre++;
+            continue;
+          }
+          prevSt = st;
+          lastDir = d;
+          acc = sz;
+          st = advance(st, d, helloAllowance(st, sz));
         }
-        if (st === Stage.NONE && pre % 2 === 1 && d === 1) {
-          pre++;
-          continue;
-        }
-        st = advance(st, d, sz);
         if (st === Stage.MISMATCH) break;
         if (st === Stage.WELCOME || st === Stage.SHORT_REPLY || st === Stage.LOGIN_REFUSED) {
           this.#welcomeAt = j;

@@ -13,6 +13,13 @@
 /** TLS content types. */
 export const ContentType = { CCS: 20, ALERT: 21, HANDSHAKE: 22, APPDATA: 23 } as const;
 
+/**
+ * Records of one message are written at once and travel in one flight; a
+ * same-direction record arriving after this much idle time (s) starts a new
+ * message (e.g. the server's first keep-alive after its welcome).
+ */
+export const MESSAGE_GAP = 0.08;
+
 /** Largest TLS 1.3 post-handshake record taken for a NewSessionTicket. */
 const MAX_TICKET_RECORD = 300;
 
@@ -69,7 +76,7 @@ export class TlsMessages {
     }
     this.appRecords[dir]++;
     const plain = len - (this.tls13 ? 17 : 24);
-    if (dir !== this.#curDir) {
+    if (dir !== this.#curDir || ts - this.#curLast > MESSAGE_GAP) {
       this.flush(out);
       this.#curDir = dir;
       this.#curStart = ts;

@@ -71,6 +71,13 @@ export class DedupSink implements AlertSink {
    * @throws {SinkError} Whatever the wrapped sink throws.
    */
   write(ev: DetectionEvent): void {
+    if (ev.phase === "end") {
+      // A summary belongs to an alert that was passed on or suppressed: pass
+      // it on only when its alert was (it opened the window).
+      const opened = this.#last.get(dedupKey(ev));
+      if (opened === undefined || opened === ev.ts - (ev.duration ?? 0)) this.inner.write(ev);
+      return;
+    }
     const key = dedupKey(ev);
     const last = this.#last.get(key);
     if (last !== undefined && Math.abs(ev.ts - last) < this.windowSeconds) {

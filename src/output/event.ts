@@ -57,8 +57,19 @@ export interface DetectionEvent {
   community_id: string;
   /** TCP connections of this session seen so far (extra connections are folded in). */
   connections: number;
-  /** Seconds from the first packet of the connection to the decision. */
+  /**
+   * Detection latency: seconds of packet time from the end of SoftEther's
+   * set-up exchange (the server's welcome, reply or error) to the decision.
+   */
   latency: number;
+  /**
+   * Absent on the alert itself. "end" on the session summary written when
+   * the session's last connection ended: `connections` is then the total,
+   * `ts` the end time and `duration` the session's length in seconds.
+   */
+  phase?: "end";
+  /** Session length in seconds (on "end" summaries). */
+  duration?: number;
 }
 
 /** Something that records detection events (text log, JSON lines, syslog, …). */

@@ -19,12 +19,13 @@ export function round3(x: number): number {
  * The JSON object of one event (no trailing newline), with exactly these keys
  * in this order: ts, event_type, kind, variant, outcome, client, server,
  * target (only when present), evidence, confidence, flow_id, community_id,
- * connections, latency.
+ * connections, latency (and duration on a session-end summary, whose
+ * event_type is "softether_session_end").
  */
 export function formatJsonLine(ev: DetectionEvent): string {
   const record: Record<string, unknown> = {
     ts: formatIsoMicros(ev.ts),
-    event_type: "softether",
+    event_type: ev.phase === "end" ? "softether_session_end" : "softether",
     kind: ev.kind,
     variant: ev.variant,
     outcome: ev.outcome,
@@ -38,6 +39,7 @@ export function formatJsonLine(ev: DetectionEvent): string {
   record.community_id = ev.community_id;
   record.connections = ev.connections;
   record.latency = round3(ev.latency);
+  if (ev.phase === "end") record.duration = round3(ev.duration ?? 0);
   return JSON.stringify(record);
 }
 

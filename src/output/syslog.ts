@@ -154,6 +154,7 @@ export class SyslogSink implements AlertSink {
     if (this.#closed) {
       throw new SinkError(`Cannot send to syslog ${formatSyslogTarget(this.target)}: closed`);
     }
+    if (ev.phase === "end") return; // alerts only; session summaries go to JSON
     this.#transport.send(encoder.encode(this.format(ev)));
   }
 

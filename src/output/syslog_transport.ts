@@ -273,7 +273,8 @@ export class StreamTransport implements SyslogTransport {
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
-    this.#socket?.end();
+    const s = this.#socket;
+    s?.end(() => s.destroy()); // do not wait for the server to close its side
     this.#settle();
   }
 }

@@ -93,6 +93,7 @@ export class TextLogSink implements AlertSink {
    * @throws {SinkError} "Cannot write to log file …" or "Cannot write to standard output …".
    */
   write(ev: DetectionEvent): void {
+    if (ev.phase === "end") return; // one line per connection: summaries go to JSON only
     const line = formatAlertLine(ev, this.#tz);
     this.#file.writeLine(line);
     if (!this.#echo) return;

@@ -67,7 +67,9 @@ export function readLabels(path: string): Label[] {
 /** Run the pipeline over one file and collect the alerts. */
 export async function detect(path: string): Promise<DetectionEvent[]> {
   const events: DetectionEvent[] = [];
-  const classifier = new SoftEtherClassifier((ev) => events.push(ev));
+  const classifier = new SoftEtherClassifier((ev) => {
+    if (ev.phase !== "end") events.push(ev);
+  });
   const pipeline = new Pipeline(classifier, { maxFlows: 100_000 });
   const src = await openCaptureFiles([path]);
   try {
