@@ -137,6 +137,7 @@ se_session() { # se_session SERVER:PORT [extra vpncmd commands...]
   local c
   for c in "$@"; do eval "vc $c" || die "vpncmd $c failed"; done
   se_connect_wait 40
+  sleep "${SETTLE:-0}"
   se_traffic
   se_finish 1
 }
@@ -225,7 +226,7 @@ case "$NAME" in
   direct_5555) se_session "$SRV_IP:5555" ;;
   direct_992) se_session "$SRV_IP:992" ;;
   direct_unusual_port) se_session "$SRV_IP:$SE_UNUSUAL_PORT" ;;
-  multi_tcp) se_session "$SRV_IP:443" "AccountDetailSet $ACCT /MAXTCP:8 /INTERVAL:1 /TTL:0 /HALF:yes /BRIDGE:no /MONITOR:no /NOTRACK:no /NOQOS:no" ;;
+  multi_tcp) SETTLE=8 se_session "$SRV_IP:443" "AccountDetailSet $ACCT /MAXTCP:8 /INTERVAL:1 /TTL:0 /HALF:yes /BRIDGE:no /MONITOR:no /NOTRACK:no /NOQOS:no /DISABLEUDP:no" ;;
   compression) se_session "$SRV_IP:443" "AccountCompressEnable $ACCT" ;;
   encrypt_off) se_session "$SRV_IP:443" "AccountEncryptDisable $ACCT" ;;
   idle)
