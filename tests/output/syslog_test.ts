@@ -226,6 +226,24 @@ Deno.test("SyslogSink over TCP: octet-counting frames, flushed by close", async 
   }
 });
 
+Deno.test("SyslogSink over TCP: close does not wait for the server to hang up", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  const sink = new SyslogSink(`tcp://127.0.0.1:${listener.addr.port}`, OPTS);
+  sink.write(sampleEvent()); // connects on the first event
+  const conn = await accepted;
+  try {
+    sink.close();
+    await sink.drain(); // the server never closes its side
+    const frames = octetFrames(await readAll(conn));
+    assert.equal(frames.length, 1);
+    assert.equal(sink.sent, 1);
+  } finally {
+    conn.close();
+    listener.close();
+  }
+});
+
 /** A local TCP port with nothing listening on it. */
 function closedPort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
