@@ -11,7 +11,8 @@ import { SinkError } from "./event.ts";
 const encoder = new TextEncoder();
 
 /** Something with a synchronous `write`, like `Deno.FsFile` or `Deno.stdout`. */
-interface SyncWriter {
+export interface SyncWriter {
+  /** Writes some of `p`, returning how many bytes were written. */
   writeSync(p: Uint8Array): number;
 }
 
