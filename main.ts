@@ -20,6 +20,7 @@ import { openSinks } from "./src/cli/sinks.ts";
 import { BANNER, NAME, VERSION } from "./src/cli/version.ts";
 import { SoftEtherClassifier } from "./src/detect/softether_classifier.ts";
 import { FlowLog } from "./src/flow/flow_log.ts";
+import { EvidenceRecorder } from "./src/output/evidence.ts";
 import { Pipeline } from "./src/pipeline.ts";
 
 async function main(argv: string[]): Promise<number> {
@@ -43,13 +44,20 @@ async function main(argv: string[]): Promise<number> {
     if (sinkFailures++ < 5) console.error(`sealert: ${e.message}`);
   });
   const flowLog = opts.flows !== undefined ? new FlowLog(opts.flows) : undefined;
+  const evidence = opts.evidenceDir !== undefined
+    ? new EvidenceRecorder(opts.evidenceDir)
+    : undefined;
 
-  // Classifier → sinks; flow table → classifier (and the flow log).
-  const classifier = new SoftEtherClassifier((ev) => sinks.write(ev));
+  // Classifier → sinks (and evidence pcaps); flow table → classifier (and the flow log).
+  const classifier = new SoftEtherClassifier((ev) => {
+    sinks.all.write(ev);
+    if (evidence !== undefined && ev.phase !== "end") evidence.write(ev);
+  });
   const pipeline = new Pipeline(classifier, {
     maxFlows: opts.maxFlows,
     timeouts: { active: opts.tcpTimeout, udp: opts.udpTimeout },
     onFlowEnd: flowLog ? (table, slot) => flowLog.write(table, slot) : undefined,
+    evidence,
   });
 
   try {
@@ -59,10 +67,11 @@ async function main(argv: string[]): Promise<number> {
       return res.exitCode + (sinkFailures > 0 && res.exitCode === 0 ? 2 : 0);
     }
     console.log(BANNER);
-    return await runLive(opts, pipeline, classifier, sinks);
+    return await runLive(opts, pipeline, classifier, sinks.all);
   } finally {
-    sinks.close();
+    sinks.all.close();
     flowLog?.close();
+    await sinks.drain();
   }
 }
 

@@ -11,11 +11,14 @@ import { IpProto } from "./decode/packet.ts";
 import { Weirds } from "./decode/weirds.ts";
 import type { Classifier } from "./detect/classifier.ts";
 import { FlowTable, type FlowTableOptions } from "./flow/flow_table.ts";
+import type { EvidenceRecorder } from "./output/evidence.ts";
 
 /** Options of {@linkcode Pipeline}. */
 export interface PipelineOptions extends FlowTableOptions {
   /** Called when a flow ends, after the classifier saw it end (e.g. flow log). */
   onFlowEnd?: (table: FlowTable, slot: number, reason: number) => void;
+  /** Keep the first packets of inspected connections for evidence pcaps. */
+  evidence?: EvidenceRecorder;
 }
 
 /** Wires decoder, flow table and classifier. */
@@ -31,16 +34,19 @@ export class Pipeline {
   /** Bytes on the wire of those packets. */
   wireBytes = 0;
   readonly #classifier: Classifier;
+  readonly #evidence: EvidenceRecorder | undefined;
 
   /** Creates the pipeline around `classifier`. */
   constructor(classifier: Classifier, opts: PipelineOptions = {}) {
     this.decoder = new Decoder(this.weirds);
     this.flows = new FlowTable(this.weirds, opts);
     this.#classifier = classifier;
+    this.#evidence = opts.evidence;
     const after = opts.onFlowEnd;
     this.flows.onEnd((slot, reason) => {
       classifier.onFlowEnd(this.flows, slot, reason);
       after?.(this.flows, slot, reason);
+      this.#evidence?.forget(this.flows.id[slot]);
     });
   }
 
@@ -53,6 +59,10 @@ export class Pipeline {
     if (p.proto !== IpProto.TCP && p.proto !== IpProto.UDP) return;
     const slot = this.flows.track(p);
     this.#classifier.onPacket(this.flows, slot, p);
+    // Evidence (opt-in) copies packets of connections under inspection only.
+    if (this.#evidence !== undefined && typeof this.flows.analyzer[slot] === "object") {
+      this.#evidence.record(this.flows.id[slot], raw);
+    }
   }
 
   /** Drain a source completely (offline mode). */

@@ -112,3 +112,23 @@ Deno.test("main: a capture cut in the middle is analysed up to the damage, then 
   assert.match(r.stdout, /"variant":"TCP"/);
   assert.match(r.stderr, /^Packets: +\d+/m);
 });
+
+Deno.test("main: --evidence-dir writes the alerted connection's first packets as pcap", async () => {
+  const dir = await Deno.makeTempDir();
+  const r = await sealert([
+    "--read",
+    `${GOLDEN}direct_443.pcap`,
+    "--log",
+    "none",
+    "--evidence-dir",
+    dir,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const files = [...Deno.readDirSync(dir)].map((e) => e.name);
+  assert.equal(files.length, 1);
+  assert.match(files[0], /_TCP_10\.77\.1\.2-\d+_10\.77\.2\.2-443\.pcap$/);
+  // Read it back with sealert itself: it holds the session's start, so it alerts again.
+  const again = await sealert(["--read", `${dir}/${files[0]}`, "--json", "-", "--log", "none"]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /"event_type":"softether","kind":"vpn","variant":"TCP"/);
+});

@@ -13,15 +13,34 @@ import { SyslogSink } from "../output/syslog.ts";
 import { TextLogSink } from "../output/text_log.ts";
 import type { Options } from "./args.ts";
 
+/** The sinks of a run. */
+export interface Sinks {
+  /** Fan-out to every sink. */
+  all: MultiSink;
+  /** Wait until asynchronous sinks (syslog) sent what they hold; call after close(). */
+  drain(): Promise<void>;
+}
+
 /** Open every sink of `opts`; write failures are reported through `onError`. */
-export function openSinks(opts: Options, onError: (e: Error) => void): MultiSink {
+export function openSinks(opts: Options, onError: (e: Error) => void): Sinks {
   const sinks: AlertSink[] = [];
+  let syslog: SyslogSink | undefined;
   if (opts.log !== "none") sinks.push(new TextLogSink({ path: opts.log, quiet: opts.quiet }));
   const siem: AlertSink[] = [];
   if (opts.json !== undefined) siem.push(new JsonLinesSink(opts.json));
-  if (opts.syslog !== undefined) siem.push(new SyslogSink(opts.syslog));
+  if (opts.syslog !== undefined) {
+    // rsyslog's and journald's /dev/log expect the traditional format.
+    const bsd = opts.syslog.startsWith("unix:") || opts.syslog.startsWith("/");
+    syslog = new SyslogSink(opts.syslog, { format: bsd ? "bsd" : "rfc5424", onError });
+    siem.push(syslog);
+  }
   for (const s of siem) {
     sinks.push(opts.dedupSeconds > 0 ? new DedupSink(s, { windowSeconds: opts.dedupSeconds }) : s);
   }
-  return new MultiSink(sinks, { onError: (e) => onError(e) });
+  return {
+    all: new MultiSink(sinks, { onError: (e) => onError(e) }),
+    drain: async () => {
+      await syslog?.drain();
+    },
+  };
 }
