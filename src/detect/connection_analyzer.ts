@@ -50,6 +50,8 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
   verdict: number = Verdict.UNDECIDED;
   /** Packet time by which a pending decision is taken (0 = none). */
   deadline = 0;
+  /** True while on the classifier's timer list. */
+  pending = false;
   /** Stream bytes looked at. */
   inspectedBytes = 0;
   /** True for an extra TCP connection of a session. */
@@ -92,18 +94,18 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
   #bigReplies = 0; // … of them larger than RPC_BIG_REPLY
   #unsolicited = 0; // server messages after the set-up not preceded by a client message
   #lastClientStart = -1e9; // start of the last post-setup client message
-  #synTs = 0; // client SYN, server SYN-ACK, client ACK times (for round-trip times)
-  #synAckTs = 0;
-  #rttServer = 0; // sensor → server → sensor, from the TCP handshake
-  #rtt = 0; // whole round trip, from the TCP handshake
+  readonly #rttServer: number; // sensor → server → sensor, from the TCP handshake
+  readonly #rtt: number; // whole round trip, from the TCP handshake
   #keepAliveDirs = 0; // bit per direction: a keep-alive-sized message within 1 s of the set-up
   #score = 0; // supporting evidence, added to the pattern's base
   #closedTs = 0;
 
-  /** Creates the analyzer of flow `flowId`. */
-  constructor(flowId: number, firstTs: number) {
+  /** Creates the analyzer of flow `flowId`; round trips from its TCP handshake (0: unknown). */
+  constructor(flowId: number, firstTs: number, rttServer = 0, rtt = 0) {
     this.flowId = flowId;
     this.firstTs = firstTs;
+    this.#rttServer = rttServer;
+    this.#rtt = rtt;
   }
 
   /** Stage of the set-up sequence reached ({@linkcode Stage}). */
@@ -128,19 +130,7 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
     );
     if (this.#ssh !== undefined) this.#ssh.packet(dir, p.payloadLen, p.tcpFlags, p.ts);
     if ((p.tcpFlags & 0x05) !== 0 && this.#closedTs === 0) this.#closedTs = p.ts; // FIN or RST
-    if (this.#rtt === 0) this.#handshakeTimes(dir, p.tcpFlags, p.ts);
     this.#check(p.ts);
-  }
-
-  #handshakeTimes(dir: number, flags: number, ts: number): void {
-    const syn = (flags & 0x02) !== 0, ack = (flags & 0x10) !== 0;
-    if (dir === 0 && syn && !ack) this.#synTs = ts;
-    else if (dir === 1 && syn && ack && this.#synTs > 0) {
-      this.#synAckTs = ts;
-      this.#rttServer = ts - this.#synTs;
-    } else if (dir === 0 && !syn && ack && this.#synAckTs > 0) {
-      this.#rtt = ts - this.#synTs;
-    }
   }
 
   /** Time allowed after the welcome for the tunnel's first records (≥ 1 s, more on long paths). */

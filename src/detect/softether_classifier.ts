@@ -12,7 +12,7 @@
  */
 
 import type { FlowTable } from "../flow/flow_table.ts";
-import { IpProto, TcpFlag } from "../decode/packet.ts";
+import { IpProto } from "../decode/packet.ts";
 import type { DecodedPacket } from "../decode/packet.ts";
 import type { Classifier, EmitFn } from "./classifier.ts";
 import { ConnectionAnalyzer, Verdict } from "./connection_analyzer.ts";
@@ -54,7 +54,7 @@ export class SoftEtherClassifier implements Classifier {
   readonly #emit: EmitFn;
   readonly #sessions: SessionTracker;
   /** Analyzers waiting for their decision timer (deadline = welcome + DECISION_DELAY). */
-  readonly #pending = new Set<ConnectionAnalyzer>();
+  readonly #pending: ConnectionAnalyzer[] = [];
   #table: FlowTable | undefined;
 
   /** Creates the classifier; `emit` receives the alerts. */
@@ -69,11 +69,16 @@ export class SoftEtherClassifier implements Classifier {
     this.#table = table;
     let a = table.analyzer[slot];
     if (a === GAVE_UP) return;
-    if (this.#pending.size > 0) this.#timers(p.ts);
+    if (this.#pending.length > 0) this.#timers(p.ts);
     if (a === undefined) {
-      // Inspect connections whose start we see, or any payload-carrying one.
-      if (p.payloadLen === 0 && !(p.tcpFlags & TcpFlag.SYN)) return;
-      a = new ConnectionAnalyzer(table.id[slot], table.firstTs[slot]);
+      // Inspect from the first payload (a bare SYN or ACK costs nothing).
+      if (p.payloadLen === 0) return;
+      a = new ConnectionAnalyzer(
+        table.id[slot],
+        table.firstTs[slot],
+        table.rttServer[slot],
+        table.rtt[slot],
+      );
       table.analyzer[slot] = a;
       this.stats.inspected++;
     }
@@ -93,37 +98,53 @@ export class SoftEtherClassifier implements Classifier {
       this.#sessions.ended(an.event, table.lastTs[slot]);
       this.#sessions.sweep(table.lastTs[slot]);
     }
-    this.#pending.delete(an);
+    this.#unpend(an);
   }
 
   /** Let packet time pass without a packet (live mode on a quiet link). */
   tick(now: number): void {
-    if (this.#pending.size > 0) this.#timers(now);
+    if (this.#pending.length > 0) this.#timers(now);
   }
 
   /** End of input: nothing is pending after the flow table was flushed. */
   finish(): void {
-    this.#pending.clear();
+    this.#pending.length = 0;
     this.#sessions.finish();
   }
 
   #timers(now: number): void {
-    for (const an of this.#pending) {
-      if (now >= an.deadline) {
-        this.#pending.delete(an);
-        an.timer(now);
-        if (an.verdict !== Verdict.UNDECIDED && an.slot >= 0 && this.#table !== undefined) {
-          this.#after(this.#table, an.slot, an, now);
-        }
+    // Index loop over an array: no iterator allocated per packet.
+    for (let i = 0; i < this.#pending.length; i++) {
+      const an = this.#pending[i];
+      if (now < an.deadline) continue;
+      this.#unpend(an);
+      i--;
+      an.timer(now);
+      if (an.verdict !== Verdict.UNDECIDED && an.slot >= 0 && this.#table !== undefined) {
+        this.#after(this.#table, an.slot, an, now);
       }
     }
+  }
+
+  #pend(an: ConnectionAnalyzer): void {
+    if (!an.pending) {
+      an.pending = true;
+      this.#pending.push(an);
+    }
+  }
+
+  #unpend(an: ConnectionAnalyzer): void {
+    if (!an.pending) return;
+    an.pending = false;
+    const i = this.#pending.indexOf(an);
+    if (i >= 0) this.#pending.splice(i, 1);
   }
 
   #after(table: FlowTable, slot: number, an: ConnectionAnalyzer, now: number): void {
     an.slot = slot;
     switch (an.verdict) {
       case Verdict.UNDECIDED:
-        if (an.deadline > 0) this.#pending.add(an);
+        if (an.deadline > 0) this.#pend(an);
         else if (an.inspectedBytes > MAX_INSPECT_BYTES) this.#dismiss(table, slot, an);
         return;
       case Verdict.NOT_SOFTETHER:
@@ -136,13 +157,13 @@ export class SoftEtherClassifier implements Classifier {
   }
 
   #dismiss(table: FlowTable, slot: number, an: ConnectionAnalyzer): void {
-    this.#pending.delete(an);
+    this.#unpend(an);
     table.analyzer[slot] = GAVE_UP;
     this.stats.dismissed++;
   }
 
   #report(table: FlowTable, slot: number, an: ConnectionAnalyzer, now: number): void {
-    this.#pending.delete(an);
+    this.#unpend(an);
     const ev: DetectionEvent = buildEvent(table, slot, an, now);
     an.event = ev;
     this.stats.classified++;

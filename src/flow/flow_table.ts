@@ -109,6 +109,10 @@ export class FlowTable {
   readonly sizeTimes: Float32Array;
   /** Number of entries in `sizes` per slot. */
   readonly sizeCount: Uint8Array;
+  /** Round trip sensor → server → sensor (SYN to SYN-ACK), seconds; 0 when not seen. */
+  readonly rttServer: Float32Array;
+  /** Whole round trip (SYN to the client's ACK), seconds; 0 when not seen. */
+  readonly rtt: Float32Array;
   /** Per-state deep-inspection object of the classifier (undefined for most flows). */
   readonly analyzer: unknown[];
 
@@ -172,6 +176,8 @@ export class FlowTable {
     this.sizes = new Int32Array(n * SIZE_SEQ_MAX);
     this.sizeTimes = new Float32Array(n * SIZE_SEQ_MAX);
     this.sizeCount = new Uint8Array(n);
+    this.rttServer = new Float32Array(n);
+    this.rtt = new Float32Array(n);
     this.analyzer = new Array(n).fill(undefined);
     this.#hash = new Uint32Array(n);
     let size = 1;
@@ -345,6 +351,8 @@ export class FlowTable {
     this.#histBits[s * 2] = this.#histBits[s * 2 + 1] = 0;
     this.#seqSeen[s * 2] = this.#seqSeen[s * 2 + 1] = 0;
     this.sizeCount[s] = 0;
+    this.rttServer[s] = 0;
+    this.rtt[s] = 0;
     this.state[s] = p.proto === IpProto.TCP
       ? (p.tcpFlags & TcpFlag.SYN ? FlowState.SYN_SENT : FlowState.MIDSTREAM)
       : FlowState.UDP;
@@ -369,16 +377,21 @@ export class FlowTable {
     } else if (f & TcpFlag.SYN) {
       if (f & TcpFlag.ACK) {
         this.#hist(s, d, H_SYNACK);
-        if (st === FlowState.SYN_SENT) st = FlowState.SYN_ACKED;
+        if (st === FlowState.SYN_SENT) {
+          st = FlowState.SYN_ACKED;
+          this.rttServer[s] = p.ts - this.firstTs[s];
+        }
       } else {
         this.#hist(s, d, H_SYN);
       }
     } else if (f & TcpFlag.ACK && p.payloadLen === 0 && !(f & TcpFlag.FIN)) {
       this.#hist(s, d, H_ACK);
     }
-    if (
-      (st === FlowState.SYN_ACKED && d === 0 && !(f & TcpFlag.SYN)) ||
-      (st === FlowState.MIDSTREAM && this.pkts[s * 2 + (1 - d)] > 0)
+    if (st === FlowState.SYN_ACKED && d === 0 && !(f & TcpFlag.SYN)) {
+      this.rtt[s] = p.ts - this.firstTs[s];
+      st = FlowState.ESTABLISHED;
+    } else if (
+      st === FlowState.MIDSTREAM && this.pkts[s * 2 + (1 - d)] > 0
     ) {
       st = FlowState.ESTABLISHED;
     }
