@@ -14,6 +14,9 @@
  * @module
  */
 
+import { NullClassifier } from "../../src/detect/classifier.ts";
+import { type FlowRecord, flowRecord } from "../../src/flow/flow_record.ts";
+import { Pipeline } from "../../src/pipeline.ts";
 import { BatchSource } from "../../src/capture/batch_source.ts";
 import { LiveCapture } from "../../src/capture/live.ts";
 import { LinkType, RawPacket } from "../../src/capture/raw_packet.ts";
@@ -62,6 +65,8 @@ async function capture(args: string[]): Promise<void> {
     seqBytesBtoA: 0,
   };
   const isn = { aToB: -1, bToA: -1 };
+  // The same packets through sealert's own decoder and flow table.
+  const pipeline = new Pipeline(new NullClassifier(), { maxFlows: 1024 });
   const source = new BatchSource(cap);
   const pkt = new RawPacket();
   const now = Date.now() / 1000;
@@ -69,6 +74,7 @@ async function capture(args: string[]): Promise<void> {
     counts.batches++;
     let inBatch = 0;
     while (source.next(pkt)) {
+      pipeline.handle(pkt);
       inBatch++;
       counts.packets++;
       if (Math.abs(pkt.tsSec - now) > 3600 || pkt.tsNsec >= 1e9) counts.badTimestamps++;
@@ -120,7 +126,11 @@ async function capture(args: string[]): Promise<void> {
   }
   source.close();
   const stats = await cap.close();
-  print({ ...counts, stats, lateStats: cap.stats() });
+  const flowRecords: FlowRecord[] = [];
+  const flows = pipeline.flows;
+  flows.onEnd((slot) => flowRecords.push(flowRecord(flows, slot)));
+  flows.flush();
+  print({ ...counts, stats, lateStats: cap.stats(), flows: flowRecords });
 }
 
 async function server(args: string[]): Promise<void> {

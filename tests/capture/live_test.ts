@@ -290,6 +290,17 @@ interface Counts {
   seqBytesAtoB: number;
   seqBytesBtoA: number;
   stats: { received: number; dropped: number; ifDropped: number; captured: number };
+  flows: Array<
+    {
+      proto: string;
+      client: string;
+      server: string;
+      pkts: [number, number];
+      payload: [number, number];
+      history: string;
+      state: string;
+    }
+  >;
 }
 
 Deno.test({
@@ -390,6 +401,16 @@ Deno.test({
         assert.equal(counts.stats.captured, counts.packets);
         assert.ok(counts.stats.received >= counts.packets, JSON.stringify(counts.stats));
         assert.ok(stopMs < 3000, `stop took ${stopMs} ms`);
+        // sealert's flow table saw exactly one flow: the connection, both ways.
+        assert.equal(counts.flows.length, 1, JSON.stringify(counts.flows));
+        const f = counts.flows[0];
+        assert.equal(f.proto, "tcp");
+        assert.equal(f.client, `${addrA}:${f.client.split(":")[1]}`);
+        assert.equal(f.server, `${addrB}:5555`);
+        assert.equal(f.pkts[0] + f.pkts[1], counts.tcp);
+        assert.ok(f.payload[0] >= rounds * size && f.payload[1] >= rounds * size);
+        assert.match(f.history, /^ShAD.*F/);
+        assert.equal(f.state, "closed");
       });
 
       await t.step("bulk transfer through small batches: buffers recycle, no drops", async () => {

@@ -1,0 +1,131 @@
+/**
+ * End to end, live: the lab (tests/lab) brings up the real SoftEther server
+ * and client, squid and dante in network namespaces; sealert captures live
+ * through libpcap on the router's client-facing interface (the mirror-port
+ * view) while the real client connects directly and through the HTTP proxy;
+ * the test checks one alert per session with the right variant, client and
+ * server — in the text log and in JSON.
+ *
+ * Needs root and the lab's packages. Outside CI it skips with a reason when
+ * they are missing; with CI=true it runs or fails.
+ */
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const LAB = `${ROOT}tests/lab/lab.sh`;
+const SCENARIO = `${ROOT}tests/lab/scenario.sh`;
+
+function missing(): string | undefined {
+  if (Deno.uid() !== 0) return "needs root (network namespaces, live capture)";
+  for (const bin of ["ip", "vpnserver", "vpnclient", "squid", "danted", "tcpdump"]) {
+    const r = new Deno.Command("sh", { args: ["-c", `command -v ${bin}`] }).outputSync();
+    if (r.code !== 0) return `needs ${bin} (see tests/lab/README.md "packages")`;
+  }
+  return undefined;
+}
+
+async function sh(cmd: string, args: string[]): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, stdin: "null" }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  if (out.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${out.code}):\n${text}`);
+  return text;
+}
+
+async function waitFor(what: string, ok: () => boolean, seconds: number): Promise<void> {
+  const end = Date.now() + seconds * 1000;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const reason = missing();
+const inCi = Deno.env.get("CI") === "true";
+if (reason !== undefined && !inCi) console.log(`live lab e2e test skipped: ${reason}`);
+
+Deno.test({
+  name: "e2e: live capture of real SoftEther sessions (direct and via HTTP proxy)",
+  ignore: reason !== undefined && !inCi,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    if (reason !== undefined) throw new Error(`cannot run in CI: ${reason}`);
+    const tmp = await Deno.makeTempDir({ prefix: "sealert-e2e-" });
+    await sh(LAB, ["up"]);
+    let child: Deno.ChildProcess | undefined;
+    try {
+      const ns = (await sh(LAB, ["sensor-ns"])).trim().split("\n").pop()!;
+      const dev = (await sh(LAB, ["sensor-if"])).trim().split("\n").pop()!;
+      let stdout = "";
+      child = new Deno.Command("ip", {
+        args: [
+          "netns",
+          "exec",
+          ns,
+          Deno.execPath(),
+          "run",
+          "-A",
+          `${ROOT}main.ts`,
+          dev,
+          "--log",
+          `${tmp}/sealert.log`,
+          "--json",
+          `${tmp}/alerts.json`,
+          "--status",
+          "0",
+        ],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const dec = new TextDecoder();
+      (async () => {
+        for await (const chunk of child!.stdout) stdout += dec.decode(chunk);
+      })();
+      let stderr = "";
+      (async () => {
+        for await (const chunk of child!.stderr) stderr += dec.decode(chunk);
+      })();
+      await waitFor("sealert to start capturing", () => stdout.includes("Starting Capture"), 30);
+      assert.match(stdout, new RegExp(`Starting Capture Packets at \\[${dev}\\]\\.`));
+
+      await sh(SCENARIO, ["direct_443"]);
+      await sh(SCENARIO, ["http_proxy"]);
+      // Both alerts are due within 1 s of each welcome; allow the log to settle.
+      await waitFor(
+        "two alert lines",
+        () => (stdout.match(/Connection Detected/g) ?? []).length >= 2,
+        15,
+      );
+      child.kill("SIGINT");
+      const status = await child.status;
+      assert.equal(status.code, 0, stderr);
+      assert.match(stderr, /Dropped: +0 by the kernel/);
+
+      const lines = (await Deno.readTextFile(`${tmp}/sealert.log`)).trimEnd().split("\n");
+      assert.equal(lines.length, 2, lines.join("\n"));
+      assert.match(
+        lines[0],
+        /^\[[\d/: ]+\] SoftEther TCP Connection Detected \(client 10\.77\.1\.2:\d+, server 10\.77\.2\.2:443\)$/,
+      );
+      assert.match(
+        lines[1],
+        /^\[[\d/: ]+\] SoftEther HTTP Proxy Connection Detected \(client 10\.77\.1\.2:\d+, server 10\.77\.3\.2:3128\)$/,
+      );
+      const alerts = (await Deno.readTextFile(`${tmp}/alerts.json`)).trim().split("\n")
+        .map((l) => JSON.parse(l)).filter((a) => a.event_type === "softether");
+      assert.equal(alerts.length, 2);
+      assert.deepEqual(alerts[1].target, { host: "10.77.2.2", port: 443 });
+      for (const a of alerts) assert.ok(a.latency <= 1, `latency ${a.latency} s`);
+      console.log(lines.join("\n"));
+    } finally {
+      if (child !== undefined) {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already exited */ }
+      }
+      await sh(LAB, ["down"]).catch((e) => console.error(e.message));
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
