@@ -178,7 +178,6 @@ EOF
 
 start_sshd() {
   local d="$OUT/ssh"
-  if [ ! -d /run/sshd ]; then mkdir -p /run/sshd; chmod 755 /run/sshd; echo /run/sshd >>"$OUT/created_dirs"; fi
   cat >"$d/sshd_config" <<EOF
 Port 22
 ListenAddress $PX_IP
@@ -213,7 +212,10 @@ Host *
   ServerAliveInterval 0
   ControlPath $d/ctl-%C
 EOF
-  start_bg sshd "$NS_PX" /usr/sbin/sshd -D -e -f "$d/sshd_config" >/dev/null
+  # sshd needs its privilege-separation dir /run/sshd: give it a private /run
+  # (tmpfs in its own mount namespace) instead of touching the host's /run.
+  start_bg sshd "$NS_PX" unshare -m --propagation private sh -c \
+    'mount -t tmpfs -o mode=755 lab-run /run && mkdir -m 755 /run/sshd && exec /usr/sbin/sshd -D -e -f "$0"' "$d/sshd_config" >/dev/null
 }
 
 start_openvpn() {

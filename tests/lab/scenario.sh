@@ -25,19 +25,19 @@ fail_hub|positive|TCP|attempt|10.77.2.2:443|1|wrong hub name; AccountRetrySet /N
 http_proxy|positive|HTTP Proxy|established|10.77.3.2:3128|1|squid CONNECT 10.77.2.2:443
 socks5|positive|SOCKS5 Proxy|established|10.77.3.2:1080|1|dante SOCKS5, no auth, to 10.77.2.2:443
 socks4|positive|SOCKS4 Proxy|established|10.77.3.2:1080|1|dante SOCKS4, to 10.77.2.2:443
-ssh_forward|positive|SSH|established|10.77.3.2:22|1|ssh -N -L 127.0.0.1:14443:10.77.2.2:443, default cipher (chacha20-poly1305)
-ssh_forward_compress|positive|SSH|established|10.77.3.2:22|1|ssh -C -N -L 127.0.0.1:14443:10.77.2.2:443
-ssh_forward_aes256gcm|positive|SSH|established|10.77.3.2:22|1|ssh -c aes256-gcm@openssh.com -N -L
-ssh_forward_chacha20|positive|SSH|established|10.77.3.2:22|1|ssh -c chacha20-poly1305@openssh.com -N -L
+ssh_forward|positive|SSH|established|10.77.3.2:22|1|ssh -N -L 127.0.0.1:14443:10.77.2.2:443, default cipher (chacha20-poly1305); vpnclient to 127.0.0.1:14443 with /DISABLEUDP:yes
+ssh_forward_compress|positive|SSH|established|10.77.3.2:22|1|ssh -C -N -L 127.0.0.1:14443:10.77.2.2:443; vpnclient to 127.0.0.1:14443 with /DISABLEUDP:yes
+ssh_forward_aes256gcm|positive|SSH|established|10.77.3.2:22|1|ssh -c aes256-gcm@openssh.com -N -L 127.0.0.1:14443:10.77.2.2:443; vpnclient to 127.0.0.1:14443 with /DISABLEUDP:yes
+ssh_forward_chacha20|positive|SSH|established|10.77.3.2:22|1|ssh -c chacha20-poly1305@openssh.com -N -L 127.0.0.1:14443:10.77.2.2:443; vpnclient to 127.0.0.1:14443 with /DISABLEUDP:yes
 ssh_forward_lanaddr|positive|SSH|established|10.77.3.2:22|1|ssh -N -L 10.77.1.2:14443:10.77.2.2:443 (forward bound to LAN address)
 ssh_forward_hostname|positive|SSH|established|10.77.3.2:22|1|ssh -N -L cli.lab:14443:vpn.lab:443 (hostnames); vpnclient to cli.lab:14443
-ssh_forward_shell|positive|SSH|established|10.77.3.2:22|1|ssh -tt -L 127.0.0.1:14443:10.77.2.2:443 + interactive shell (typed at human pace) in the same SSH connection
+ssh_forward_shell|positive|SSH|established|10.77.3.2:22|1|ssh -tt -L 127.0.0.1:14443:10.77.2.2:443 + interactive shell (typed at human pace) in the same SSH connection; vpnclient to 127.0.0.1:14443 with /DISABLEUDP:yes
 direct_443_rtt40|positive|TCP|established|10.77.2.2:443|1|direct 443; RTT 40 ms, jitter +/-4 ms per direction, loss 0.5 %
 direct_443_rtt200|positive|TCP|established|10.77.2.2:443|1|direct 443; RTT 200 ms, jitter +/-15 ms per direction, loss 1 %
 http_proxy_rtt40|positive|HTTP Proxy|established|10.77.3.2:3128|1|squid CONNECT; RTT 40 ms (client-proxy), jitter +/-4 ms, loss 0.5 %
 http_proxy_rtt200|positive|HTTP Proxy|established|10.77.3.2:3128|1|squid CONNECT; RTT 200 ms (client-proxy), jitter +/-15 ms, loss 1 %
-ssh_forward_rtt40|positive|SSH|established|10.77.3.2:22|1|ssh -N -L default cipher; RTT 40 ms, jitter +/-4 ms, loss 0.5 %
-ssh_forward_rtt200|positive|SSH|established|10.77.3.2:22|1|ssh -N -L default cipher; RTT 200 ms, jitter +/-15 ms, loss 1 %
+ssh_forward_rtt40|positive|SSH|established|10.77.3.2:22|1|ssh -N -L default cipher; RTT 40 ms, jitter +/-4 ms, loss 0.5 %; vpnclient to 127.0.0.1:14443 with /DISABLEUDP:yes
+ssh_forward_rtt200|positive|SSH|established|10.77.3.2:22|1|ssh -N -L default cipher; RTT 200 ms, jitter +/-15 ms, loss 1 %; vpnclient to 127.0.0.1:14443 with /DISABLEUDP:yes
 admin|admin|TCP|-|10.77.2.2:443|0|vpncmd 10.77.2.2:443 /SERVER ServerInfoGet + HubList (one admin connection)
 neg_https_h1|negative|-|-|10.77.2.3:443|0|nginx HTTPS curl --http1.1: index + 1.5 MB
 neg_https_h2|negative|-|-|10.77.2.3:443|0|nginx HTTPS curl --http2: index + 20 small + 1.5 MB on one connection
@@ -80,6 +80,10 @@ cleanup() {
   for p in "${BG[@]}"; do
     for q in $(descendants "$p") "$p"; do kill -TERM "$q" 2>/dev/null || true; done
   done
+  if [ -n "${SE_ACCT_USED:-}" ]; then
+    vpncmd_client /CMD AccountDisconnect $ACCT >/dev/null 2>&1 || true
+    vpncmd_client /CMD AccountDelete $ACCT >/dev/null 2>&1 || true
+  fi
   if [ -n "${DELAY_SET:-}" ]; then "$LAB_DIR/lab.sh" nodelay || true; fi
 }
 trap cleanup EXIT
@@ -90,6 +94,7 @@ delay() { "$LAB_DIR/lab.sh" delay "$@"; DELAY_SET=1; }
 ACCT=lab
 se_account() { # se_account SERVER:PORT [HUB] [PASSWORD]
   local srv=$1 hub=${2:-$SE_HUB} pw=${3:-$SE_PASS}
+  SE_ACCT_USED=1
   vc AccountDisconnect $ACCT >/dev/null 2>&1 || true
   vc AccountDelete $ACCT >/dev/null 2>&1 || true
   vc AccountCreate $ACCT /SERVER:"$srv" /HUB:"$hub" /USERNAME:"$SE_USER" /NICNAME:"$SE_NIC" || die "AccountCreate"
@@ -121,7 +126,9 @@ se_traffic() { # ping + small download through the tunnel
   se_nic_up
   cli ping -q -c "$n" -i 0.5 -s 1200 -W 2 "$VPN_GW_IP" >"$OUT/last_ping" 2>&1 || say "warning: ping through tunnel: $(grep -o "[0-9]*% packet loss" "$OUT/last_ping")"
   cli curl -s --max-time 60 -o /dev/null -w "%{size_download}" "http://$INNER_IP/300k.bin" >"$OUT/last_dl" 2>/dev/null || true
-  say "downloaded $(cat "$OUT/last_dl" 2>/dev/null || echo 0) bytes through the tunnel"
+  local got; got=$(cat "$OUT/last_dl" 2>/dev/null || echo 0)
+  say "downloaded $got bytes through the tunnel"
+  [ "$got" = 300000 ] || die "download through the tunnel failed"
 }
 
 se_finish() {
@@ -184,11 +191,16 @@ time.sleep(1.0)
 PY
 }
 
+# Debian 5.01 vpnclient: with the server at 127.0.0.1 and UDP acceleration on, the
+# session drops ~0.3 s after "Now connected" (code 3) and retries forever. The
+# 127.0.0.1 variants therefore set /DISABLEUDP:yes (UDP cannot cross an SSH -L
+# forward anyway); the LAN-address / hostname variants keep the defaults.
+NOUDP="AccountDetailSet $ACCT /MAXTCP:2 /INTERVAL:1 /TTL:0 /HALF:no /BRIDGE:no /MONITOR:no /NOTRACK:no /NOQOS:no /DISABLEUDP:yes"
 ssh_fwd_session() { # ssh_fwd_session BIND_HOST VPN_TARGET_HOST [ssh opts...]
   local bind=$1 target=$2; shift 2
   ssh_bg "$@" -N -L "$bind:$FWD_PORT:$target:443" "$PX_IP"
   wait_fwd "$bind" "$FWD_PORT"
-  se_session "$bind:$FWD_PORT"
+  if [ "$bind" = 127.0.0.1 ]; then se_session "$bind:$FWD_PORT" "$NOUDP"; else se_session "$bind:$FWD_PORT"; fi
 }
 
 # ----------------------------------------------------------- negatives helpers
@@ -254,7 +266,7 @@ case "$NAME" in
     BG+=($!)
     wait_fwd 127.0.0.1 "$FWD_PORT"
     sleep 3
-    se_session "127.0.0.1:$FWD_PORT"
+    se_session "127.0.0.1:$FWD_PORT" "$NOUDP"
     wait "${BG[@]}" 2>/dev/null || true ;;
   direct_443_rtt40) delay 40 4 0.5; se_session "$SRV_IP:443" ;;
   direct_443_rtt200) delay 200 15 1; se_session "$SRV_IP:443" ;;
