@@ -18,7 +18,12 @@ else
 fi
 
 rc=0
+first=1
 for name in "${NAMES[@]}"; do
+  # let the previous session's stragglers (server UDP-acceleration packets,
+  # FIN retransmits) die out so each file holds only its own scenario
+  [ $first = 1 ] || sleep "${RECORD_GAP:-6}"
+  first=0
   row=$(echo "$TABLE" | grep "^$name|") || die "unknown scenario $name"
   IFS='|' read -r _ label variant outcome server sessions note <<<"$row"
   pcap="$DATA/$name.pcap"
