@@ -67,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
       return res.exitCode + (sinkFailures > 0 && res.exitCode === 0 ? 2 : 0);
     }
     console.log(BANNER);
-    return await runLive(opts, pipeline, classifier, sinks.all);
+    return await runLive(opts, pipeline, classifier, sinks.all, () => flowLog?.reopen());
   } finally {
     sinks.all.close();
     flowLog?.close();

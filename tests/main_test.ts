@@ -3,9 +3,10 @@
  * pcap and pcapng of the same traffic, a capture cut in the middle.
  */
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const GOLDEN = new URL("../testdata/golden/", import.meta.url).pathname;
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+const GOLDEN = fileURLToPath(new URL("../testdata/golden/", import.meta.url));
 
 interface Run {
   code: number;

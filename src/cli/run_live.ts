@@ -39,6 +39,7 @@ export async function runLive(
   pipeline: Pipeline,
   classifier: SoftEtherClassifier,
   sinks: AlertSink,
+  onReopen?: () => void,
 ): Promise<number> {
   const devices = listDevices();
   const device = await chooseDevice(devices, opts.device);
@@ -66,6 +67,7 @@ export async function runLive(
   const offHup = onSignal("SIGHUP", () => {
     try {
       sinks.reopen();
+      onReopen?.();
       console.error("sealert: log files reopened");
     } catch (e) {
       console.error(`sealert: ${(e as Error).message}`);

@@ -22,6 +22,11 @@ export class FlowLog {
     this.#file.writeLine(JSON.stringify(flowRecord(table, slot)));
   }
 
+  /** Reopen the file (after logrotate moved it). */
+  reopen(): void {
+    this.#file.reopen();
+  }
+
   /** Close the file; safe to call twice. */
   close(): void {
     this.#file.close();
