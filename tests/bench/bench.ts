@@ -25,9 +25,14 @@
 
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import { openCaptureFiles } from "../../src/capture/file_source.ts";
+import { PcapWriter } from "../../src/capture/pcap_writer.ts";
 import { RawPacket } from "../../src/capture/raw_packet.ts";
+import { Decoder, DecodeResult } from "../../src/decode/decoder.ts";
+import { Weirds } from "../../src/decode/weirds.ts";
+import { FlowTable } from "../../src/flow/flow_table.ts";
 import { SoftEtherClassifier } from "../../src/detect/softether_classifier.ts";
 import type { DetectionEvent } from "../../src/output/event.ts";
 import { Pipeline } from "../../src/pipeline.ts";
@@ -130,6 +135,8 @@ async function child(mode: string, args: string[]): Promise<Record<string, unkno
 
 interface OfflineRun {
   seconds: number;
+  /** Process CPU time (user + system) of the run, seconds. */
+  cpu: number;
   construct: number;
   packets: number;
   wireBytes: number;
@@ -148,6 +155,7 @@ async function oneRun(
   const classifier = new SoftEtherClassifier((ev) => events.push(ev));
   const pipeline = new Pipeline(classifier, { maxFlows });
   const t1 = performance.now();
+  const c1 = cpuUsage();
   const src = await openCaptureFiles([file]);
   try {
     if (limit === Infinity) await pipeline.run(src, new RawPacket());
@@ -167,8 +175,10 @@ async function oneRun(
   const active = pipeline.flows.active;
   pipeline.finish();
   const t2 = performance.now();
+  const c2 = cpuUsage(c1);
   return {
     seconds: (t2 - t1) / 1000,
+    cpu: (c2.user + c2.system) / 1e6,
     construct: (t1 - t0) / 1000,
     packets: pipeline.packets,
     wireBytes: pipeline.wireBytes,
@@ -178,6 +188,39 @@ async function oneRun(
     pipeline,
     classifier,
   };
+}
+
+/**
+ * One pass over `file` through the first `layers` stages: 0 read only,
+ * 1 + decode, 2 + flow table; returns seconds.
+ */
+async function layerPass(file: string, layers: number, maxFlows: number): Promise<number> {
+  const weirds = new Weirds();
+  const decoder = new Decoder(weirds);
+  const table = layers >= 2 ? new FlowTable(weirds, { maxFlows }) : null;
+  const raw = new RawPacket();
+  let check = 0;
+  const t0 = performance.now();
+  const src = await openCaptureFiles([file]);
+  try {
+    do {
+      while (src.next(raw)) {
+        if (layers === 0) {
+          check += raw.capLen;
+          continue;
+        }
+        if (decoder.decode(raw) !== DecodeResult.OK) continue;
+        const p = decoder.pkt;
+        if (table !== null && (p.proto === 6 || p.proto === 17)) check += table.track(p);
+      }
+    } while (await src.refill());
+  } finally {
+    src.close();
+  }
+  table?.flush();
+  const t = (performance.now() - t0) / 1000;
+  if (check === -1) console.error(check); // keep the work observable
+  return t;
 }
 
 async function childOffline(file: string, runs: number, maxFlows: number): Promise<void> {
@@ -200,8 +243,19 @@ async function childOffline(file: string, runs: number, maxFlows: number): Promi
       timedOut: pipeline.flows.timedOut,
     };
   }
+  // Layer breakdown: the same file read only, + decode, + flow table (best of `runs`).
+  const layers: number[] = [];
+  for (let l = 0; l < 3; l++) {
+    let best = Infinity;
+    for (let r = 0; r < runs; r++) {
+      gc();
+      best = Math.min(best, await layerPass(file, l, maxFlows));
+    }
+    layers.push(best);
+  }
   const st = status();
   console.log(JSON.stringify({
+    layers,
     warmup: { seconds: warm.seconds, packets: warm.packets },
     runs: results,
     events: events.filter((e) => e.phase === undefined).map((e) => ({
@@ -368,7 +422,18 @@ async function ensureCapture(
   regen: boolean,
 ): Promise<{ path: string; meta: GenResult; generated: boolean }> {
   mkdirSync(BENCH_DIR, { recursive: true });
-  const labelsHash = hashText(readFileSync(LAB_LABELS, "utf8"));
+  // The key covers the labels and the size and time of every capture they name
+  // (the lab captures get re-recorded).
+  const labels = readFileSync(LAB_LABELS, "utf8");
+  const files = readLabels(LAB_LABELS).map((l) => {
+    try {
+      const st = statSync(l.file);
+      return `${l.file}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      return l.file;
+    }
+  });
+  const labelsHash = hashText(labels + files.join("\n"));
   const name = `bench-g${GEN_VERSION}-s${seed}-p${packets}-f${flows}-sl${snaplen}-l${labelsHash}`;
   const path = `${BENCH_DIR}/${name}.pcap`;
   if (!regen && existsSync(path) && existsSync(`${path}.json`)) {
@@ -387,14 +452,34 @@ interface EventRow {
   server: string;
 }
 
-/** Sessions each spliced capture yields when evaluated alone (as tests/eval does), by file. */
+/**
+ * Sessions each spliced capture yields when evaluated alone (as tests/eval
+ * does), by file; with a short snaplen the capture is first cut to it.
+ */
 async function baseline(meta: GenResult, labelFiles: string[]): Promise<Map<string, number>> {
   const labels = labelFiles.flatMap((f) => readLabels(f));
   const out = new Map<string, number>();
+  const dir = `${BENCH_DIR}/snap${meta.snaplen}`;
+  if (meta.snaplen < 65535) mkdirSync(dir, { recursive: true });
   for (const file of new Set(meta.sessions.map((s) => s.file))) {
     const label = labels.find((l) => l.file === file);
     if (label === undefined) continue;
-    out.set(file, judge(label, await detect(file)).matched);
+    let path = file;
+    if (meta.snaplen < 65535) {
+      path = `${dir}/${file.split("/").pop()}`;
+      const w = new PcapWriter(path, { snapLen: meta.snaplen, nanosecond: true });
+      const src = await openCaptureFiles([file]);
+      const raw = new RawPacket();
+      try {
+        do {
+          while (src.next(raw)) w.write(raw);
+        } while (await src.refill());
+      } finally {
+        src.close();
+        w.close();
+      }
+    }
+    out.set(file, judge(label, await detect(path)).matched);
   }
   return out;
 }
@@ -442,7 +527,7 @@ function checkAlerts(
       const why = a === undefined
         ? ""
         : a < s.sessions
-        ? " — also missed when that capture is evaluated alone (tests/eval)"
+        ? " — also missed when that capture is evaluated alone"
         : " — detected when that capture is evaluated alone: lost in the mix";
       if (a !== undefined && a < s.sessions) missedAlone++;
       missed.push(`${s.file.split("/").pop()} copy ${s.copy} (${s.client} -> ${s.server})${why}`);
@@ -457,7 +542,9 @@ function checkAlerts(
     `${unexpected.length} unexpected alerts`,
     `  per variant (found / spliced): ` +
     Object.entries(perVariant).sort().map(([k, [f, t]]) => `${k} ${f}/${t}`).join(", "),
-    `  the same captures evaluated one by one (as tests/eval/evaluate.ts): ${aloneTotal} / ` +
+    `  the same captures evaluated one by one (as tests/eval/evaluate.ts${
+      meta.snaplen < 65535 ? `, cut to snaplen ${meta.snaplen}` : ""
+    }): ${aloneTotal} / ` +
     `${meta.expectedAlerts}; missed in the mix but found alone: ${missed.length - missedAlone}`,
   ];
   for (const m of missed) lines.push(`  MISSED: ${m}`);
@@ -536,11 +623,21 @@ async function main(): Promise<number> {
   console.log(
     `  ${mpps(pps)}, ${gbps.toFixed(2)} Gbit/s  (runs: ${
       offRuns.map((r) => r.seconds.toFixed(3)).join(" / ")
-    } s; pipeline construction ${(best.construct * 1000).toFixed(0)} ms, not counted)`,
+    } s wall, ${offRuns.map((r) => r.cpu.toFixed(3)).join(" / ")} s CPU; ` +
+      `pipeline construction ${(best.construct * 1000).toFixed(0)} ms, not counted)`,
   );
   console.log(
     `  ${best.packets} packets, ${best.flowsTotal} flows, ${best.flowsActiveAtEnd} tracked at ` +
       `the end; classifier ${JSON.stringify(off.classifier)}`,
+  );
+  const lay = off.layers as number[];
+  const ns = (t: number) => ((t / best.packets) * 1e9).toFixed(0);
+  console.log(
+    `  per packet: read ${ns(lay[0])} ns, + decode ${ns(lay[1] - lay[0])} ns, + flow table ` +
+      `${ns(lay[2] - lay[1])} ns, + classifier and the rest ${ns(best.seconds - lay[2])} ns ` +
+      `= ${ns(best.seconds)} ns (layer passes best of ${runs}; reader alone ` +
+      `${mpps(best.packets / lay[0])}, reader + decoder ${mpps(best.packets / lay[1])}, ` +
+      `+ flow table ${mpps(best.packets / lay[2])})`,
   );
   console.log(
     `  peak RSS (VmHWM) of that process: ${mb(off.vmHWM as number)} ` +
@@ -645,6 +742,13 @@ async function main(): Promise<number> {
     }
     const c = rows.find((r) => r.name.startsWith("C libpcap") && r.seconds !== undefined);
     const n = rows.find((r) => r.name.startsWith("ndpiReader") && r.seconds !== undefined);
+    if (c !== undefined) {
+      const readerPps = best.packets / lay[0];
+      console.log(
+        `  sealert's capture-file reader alone (no decode): ${mpps(readerPps)} = ` +
+          `${(readerPps / (meta.packets / c.seconds!)).toFixed(2)} x the C libpcap loop`,
+      );
+    }
     console.log(
       `  targets: sealert >= C libpcap loop: ${
         c ? (pps >= meta.packets / c.seconds! ? "MET" : "NOT MET") : "n/a"

@@ -10,8 +10,8 @@
  * /proc, main thread and capture worker listed separately).
  *
  * ```sh
- * deno run -A tests/bench/live_bench.ts [--rates 250000,500000,750000,1000000,0]
- *   [--seconds 5] [--size 64] [--flows 10000] [--kind udp|tcp] [--snaplen 65535]
+ * deno run -A tests/bench/live_bench.ts [--rates 250000,500000,750000,1000000,1500000,0]
+ *   [--seconds 5] [--size 64] [--flows 10000] [--kind udp|tcp] [--snaplen 65535] [--senders 2]
  * ```
  *
  * A rate of 0 means "as fast as the blaster can". Namespaces and veths get
