@@ -594,6 +594,24 @@ async function main(): Promise<number> {
     `sealert benchmark — ${new Date().toISOString()}, Deno ${Deno.version.deno}, V8 ` +
       `${Deno.version.v8}, ${navigator.hardwareConcurrency} CPUs, ${cpuModel()}`,
   );
+  const rev = await run("git", ["-C", REPO, "rev-parse", "--short", "HEAD"]).catch(() => null);
+  const dirty = await run("git", [
+    "-C",
+    REPO,
+    "status",
+    "--porcelain",
+    "--",
+    "src",
+    "ffi",
+    "main.ts",
+  ])
+    .catch(() => null);
+  if (rev !== null && rev.code === 0) {
+    console.log(
+      `sealert tree: ${REPO} at ${rev.stdout.trim()}` +
+        (dirty !== null && dirty.stdout.trim() !== "" ? " (src/ has uncommitted changes)" : ""),
+    );
+  }
   const cap = await ensureCapture(seed, packets, flows, snaplen, values.regen);
   const meta = cap.meta;
   const fileBytes = statSync(cap.path).size;
