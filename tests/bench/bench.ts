@@ -422,8 +422,32 @@ async function ensureCapture(
   regen: boolean,
 ): Promise<{ path: string; meta: GenResult; generated: boolean }> {
   mkdirSync(BENCH_DIR, { recursive: true });
-  // The key covers the labels and the size and time of every capture they name
-  // (the lab captures get re-recorded).
+  const labelsHash = labState();
+  const name = `bench-g${GEN_VERSION}-s${seed}-p${packets}-f${flows}-sl${snaplen}-l${labelsHash}`;
+  const path = `${BENCH_DIR}/${name}.pcap`;
+  if (!regen && existsSync(path) && existsSync(`${path}.json`)) {
+    return { path, meta: JSON.parse(readFileSync(`${path}.json`, "utf8")), generated: false };
+  }
+  // Older versions of this capture (other generator version or lab state) go.
+  const same = new RegExp(`^bench-g\\d+-s${seed}-p${packets}-f${flows}-sl${snaplen}-l\\w+\\.pcap`);
+  for (const e of Deno.readDirSync(BENCH_DIR)) {
+    if (same.test(e.name) && !e.name.startsWith(name)) Deno.removeSync(`${BENCH_DIR}/${e.name}`);
+  }
+  const meta = await generate({ seed, packets, out: path, snaplen, flows });
+  if (labState() !== labelsHash) {
+    // A lab capture was being re-recorded while it was read: do not cache this file.
+    Deno.removeSync(path);
+    throw new Error("the lab captures changed during generation; run the benchmark again");
+  }
+  Deno.writeTextFileSync(`${path}.json`, JSON.stringify(meta, null, 1));
+  return { path, meta, generated: true };
+}
+
+/**
+ * Hash of the labels file and of the size and time of every capture it
+ * names (the lab captures get re-recorded): part of the cache key.
+ */
+function labState(): string {
   const labels = readFileSync(LAB_LABELS, "utf8");
   const files = readLabels(LAB_LABELS).map((l) => {
     try {
@@ -433,15 +457,7 @@ async function ensureCapture(
       return l.file;
     }
   });
-  const labelsHash = hashText(labels + files.join("\n"));
-  const name = `bench-g${GEN_VERSION}-s${seed}-p${packets}-f${flows}-sl${snaplen}-l${labelsHash}`;
-  const path = `${BENCH_DIR}/${name}.pcap`;
-  if (!regen && existsSync(path) && existsSync(`${path}.json`)) {
-    return { path, meta: JSON.parse(readFileSync(`${path}.json`, "utf8")), generated: false };
-  }
-  const meta = await generate({ seed, packets, out: path, snaplen, flows });
-  Deno.writeTextFileSync(`${path}.json`, JSON.stringify(meta, null, 1));
-  return { path, meta, generated: true };
+  return hashText(labels + files.join("\n"));
 }
 
 interface EventRow {
