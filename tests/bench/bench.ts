@@ -586,6 +586,7 @@ async function main(): Promise<number> {
       "skip-memory": { type: "boolean", default: false },
       "mem-flows": { type: "string", default: "1000000" },
       churn: { type: "string", default: "5000000" },
+      step: { type: "string", default: "1000000" },
       profile: { type: "boolean", default: false },
     },
   });
@@ -600,7 +601,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (values.child === "churn") {
-    childChurn(values.kind as FlowKind, Number(values.churn), maxFlows, 1_000_000);
+    childChurn(values.kind as FlowKind, Number(values.churn), maxFlows, Number(values.step));
     return 0;
   }
 
@@ -847,6 +848,24 @@ async function main(): Promise<number> {
     console.log(
       `  RSS change from ${pts[0].flows} to ${pts[pts.length - 1].flows} flows: ` +
         `${(((last - first) / first) * 100).toFixed(1)} % (${mb(last - first)})`,
+    );
+    // Analyzers are allocated and released on eviction: check that path for leaks too.
+    const helloCap = Math.max(1000, Math.floor(memFlows / 5));
+    const h = await child("churn", [
+      "--kind",
+      "hello",
+      "--churn",
+      String(helloCap * 5),
+      "--max-flows",
+      String(helloCap),
+      "--step",
+      String(helloCap),
+    ]);
+    const hp = h.points as Record<string, number>[];
+    console.log(
+      `  with an analyzer per flow (SYN + ClientHello), ${helloCap * 5} flows through maxFlows ` +
+        `${helloCap}: RSS ${hp.map((p) => mb(p.rss)).join(" → ")}; heap ` +
+        `${hp.map((p) => mb(p.heapUsed)).join(" → ")}`,
     );
   }
 

@@ -11,6 +11,8 @@
  * - `https`: a TLS 1.3 connection up to the first response: SYN, SYN-ACK,
  *   ACK, ClientHello, server flight, client Finished + request, response
  *   (7 packets; the analyzer stays alive, waiting for the next message).
+ * - `hello`: a TCP SYN then the client's ClientHello (2 packets; the
+ *   classifier opens an analyzer with its TLS record scanners).
  * - `mix`: alternating `syn` and `udp`.
  *
  * @module
@@ -22,7 +24,7 @@ import { clientHelloRecord, dnsPair, type Rng, serverHello13 } from "./tls_templ
 import { Sfc32 } from "./gen_bench.ts";
 
 /** Kinds of synthetic flows. */
-export type FlowKind = "udp" | "syn" | "https" | "mix";
+export type FlowKind = "udp" | "syn" | "https" | "hello" | "mix";
 
 interface Frame {
   bytes: Uint8Array;
@@ -74,11 +76,14 @@ function appData(rng: Rng, size: number): Uint8Array {
 }
 
 /** The packets of one flow of `kind` (addresses and ports patched per flow). */
-function templates(kind: "udp" | "syn" | "https", rng: Sfc32): Frame[] {
+function templates(kind: "udp" | "syn" | "https" | "hello", rng: Sfc32): Frame[] {
   if (kind === "udp") return [frame(0, 17, 0, 0, 0, dnsPair(rng, "www.example.com", false)[0])];
   if (kind === "syn") return [frame(0, 6, 0x02, 1000, 0, new Uint8Array(0))];
   const c = 1000, s = 5000;
   const ch = clientHelloRecord(rng, "www.example.com");
+  if (kind === "hello") {
+    return [frame(0, 6, 0x02, c, 0, new Uint8Array(0)), frame(0, 6, 0x18, c + 1, s + 1, ch)];
+  }
   const sh = serverHello13(rng);
   const flight = new Uint8Array(sh.length + 1200);
   flight.set(sh, 0);
