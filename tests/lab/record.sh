@@ -22,8 +22,14 @@ first=1
 for name in "${NAMES[@]}"; do
   # let the previous session's stragglers (server UDP-acceleration packets,
   # FIN retransmits) die out so each file holds only its own scenario
-  [ $first = 1 ] || sleep "${RECORD_GAP:-6}"
+  # (the server keeps sending UDP-acceleration packets for ~15 s after a disconnect):
+  # wait for 4 s without any non-ARP packet on the sensor interface (max 40 s).
+  [ $first = 1 ] || sleep "${RECORD_GAP:-2}"
   first=0
+  for _ in $(seq 10); do
+    n=$(timeout 4 ip netns exec "$NS_RTR" tcpdump -i "$SENSOR_IF" -n -c 1 'not arp' 2>/dev/null | wc -l || true)
+    [ "$n" = 0 ] && break
+  done
   row=$(echo "$TABLE" | grep "^$name|") || die "unknown scenario $name"
   IFS='|' read -r _ label variant outcome server sessions note <<<"$row"
   pcap="$DATA/$name.pcap"
@@ -40,6 +46,7 @@ for name in "${NAMES[@]}"; do
   stop_named tcpdump
   dur=$((SECONDS - t0))
   if [ "$st" = ok ]; then
+    if command -v tshark >/dev/null; then "$LAB_DIR/strip_stragglers.sh" "$pcap" || true; fi
     tmp=$(mktemp)
     { echo "$HEADER"; tail -n +2 "$LABELS" | awk -F'\t' -v f="$name.pcap" '$1 != f'
       printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name.pcap" "$label" "$variant" "$outcome" "$CLI_IP" "$server" "$sessions" "$note"
