@@ -32,7 +32,11 @@ const RPC_BIG_REPLY = 1700;
 /** Confidence of the set-up sequence alone (not enough for an alert). */
 const PATTERN_BASE = 0.5;
 /** Minimum confidence for an alert. */
-export const ALERT_THRESHOLD = 0.7;
+export const ALERT_THRESHOLD = 0.75;
+/** Largest TLS 1.3 ticket record of a server keeping sessions itself (stateful tickets). */
+const STATEFUL_TICKET_MAX = 120;
+/** How long (s after the set-up) a matching connection short of evidence is still watched. */
+export const SUSPECT_WINDOW = 15;
 
 const L_DETECT = 0, L_HTTP = 1, L_SOCKS = 2, L_TLS = 3, L_SSH = 4, L_DONE = 5;
 const HEAD_MAX = 8192;
@@ -60,8 +64,10 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
   variant: Variant = "TCP";
   /** Destination named by a proxy request. */
   target: Target | undefined;
-  /** Signals that fired. */
+  /** Signals that fired (filled when deciding). */
   readonly evidence: string[] = [];
+  /** True while the set-up matched but the evidence is not yet enough (watching longer). */
+  suspect = false;
   /** Combined confidence in [0, 1]. */
   confidence = 0;
   /** The event reported for this connection, once reported. */
@@ -97,7 +103,10 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
   readonly #rttServer: number; // sensor → server → sensor, from the TCP handshake
   readonly #rtt: number; // whole round trip, from the TCP handshake
   #keepAliveDirs = 0; // bit per direction: a keep-alive-sized message within 1 s of the set-up
-  #score = 0; // supporting evidence, added to the pattern's base
+  #score = 0; // supporting evidence from the layers, added to the pattern's base
+  #layerEvidence: string[] = []; // names of those signals
+  #sessionScore = 0; // evidence from other connections of the session (classifier)
+  #sessionNames: string[] = [];
   #closedTs = 0;
 
   /** Creates the analyzer of flow `flowId`; round trips from its TCP handshake (0: unknown). */
@@ -241,10 +250,7 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
       }
       if (dir === 0) this.#lastClientStart = _start;
       this.#lastPostDir = dir;
-      // The tunnel starts with a keep-alive from each side (8–519 bytes).
-      if (_start - this.setupTs <= this.#decisionDelay() && inRange(size, SIZES.keepAlive)) {
-        this.#keepAliveDirs |= 1 << dir;
-      }
+      if (this.suspect) this.#reconsider(ts);
       return;
     }
     // A message split by a pause (loss and retransmission, a slow sender)
@@ -268,6 +274,34 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
       this.#stage = advance(st, dir, size);
     }
     if (this.#stage >= Stage.WELCOME && this.#stage !== Stage.MISMATCH) this.setupTs = ts;
+  }
+
+  /** One application record after the handshake. */
+  appRecord(dir: number, size: number, ts: number, index: number): void {
+    // The tunnel starts with a keep-alive from each side (8–519 bytes). The
+    // server's may follow its welcome closely enough to join its message:
+    // the welcome is one record, so later records of that answer are tunnel.
+    const st = this.#stage;
+    const afterWelcome = st === Stage.WELCOME || st === Stage.SHORT_REPLY;
+    const inAnswer = dir === 1 && index > 0 &&
+      (st === Stage.LOGIN || st === Stage.SHORT_REQUEST);
+    if (
+      (afterWelcome && ts - this.setupTs <= this.#decisionDelay()) || inAnswer
+    ) {
+      if (inRange(size, SIZES.keepAlive)) this.#keepAliveDirs |= 1 << dir;
+    }
+  }
+
+  /** Evidence from another connection of the same session (e.g. its extra connections). */
+  sessionEvidence(name: string, weight: number, now: number): void {
+    if (this.#sessionNames.includes(name)) return;
+    this.#sessionNames.push(name);
+    this.#sessionScore += weight;
+    if (this.suspect) this.#reconsider(now);
+  }
+
+  #reconsider(now: number): void {
+    if (this.verdict === Verdict.UNDECIDED) this.#decide(now);
   }
 
   // Layers -------------------------------------------------------------------
@@ -317,7 +351,7 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
       const sc = softEtherConnectScore(req);
       if (sc.score > 0) {
         this.#score += 0.2 * sc.score;
-        this.evidence.push(`softether_connect_headers(${sc.markers.join("+")})`);
+        this.#layerEvidence.push(`softether_connect_headers(${sc.markers.join("+")})`);
       }
       this.#inner[0] = 1;
       return req.consumed - before;
@@ -379,7 +413,7 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
     const m = s.greetingMethods;
     if (s.version === 5 && m.length === 2 && m[0] === 0 && m[1] === 2) {
       this.#score += 0.05;
-      this.evidence.push("socks5_methods(00,02)");
+      this.#layerEvidence.push("socks5_methods(00,02)");
     }
   }
 
@@ -395,7 +429,7 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
       if (len >= 8 && !(b[off] >= 20 && b[off] <= 23 && b[off + 1] === 3)) {
         const n = ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
         if (n === 0xffffffff || (n >= 1 && n <= 1024)) {
-          this.evidence.push("plaintext_tunnel_framing");
+          this.#layerEvidence.push("plaintext_tunnel_framing");
           this.#score += 0.2;
           this.#afterSetup++;
           this.#layer = L_DONE;
@@ -431,8 +465,8 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
       }
       const st = this.#stage;
       if (st === Stage.WELCOME || st === Stage.SHORT_REPLY || st === Stage.LOGIN_REFUSED) {
-        this.evidence.push("tls_left_after_setup");
-        this.#score += 0.1;
+        this.#layerEvidence.push("tls_left_after_setup");
+        this.#score += 0.2;
         this.#afterSetup++;
         this.#layer = L_DONE;
         this.#decide(ts);
@@ -449,14 +483,18 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
     if (ch.status !== "ok") return;
     if (ch.alpn.length === 0) {
       this.#score += 0.05;
-      this.evidence.push("no_alpn");
+      this.#layerEvidence.push("no_alpn");
     } else {
       this.#score -= 0.3;
-      this.evidence.push("alpn_offered");
+      this.#layerEvidence.push("alpn_offered");
+    }
+    if (!ch.hasSessionTicketExt) {
+      this.#score += 0.05;
+      this.#layerEvidence.push("no_session_ticket_ext");
     }
     if (ch.sniIsIpLiteral) {
       this.#score += 0.05;
-      this.evidence.push("sni_ip_literal");
+      this.#layerEvidence.push("sni_ip_literal");
     }
   }
 
@@ -470,6 +508,7 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
       return;
     }
     const st = this.#stage;
+    if (this.suspect) return; // re-decided as messages arrive, or on its timer
     if (st === Stage.WELCOME) {
       // Decide once both sides started the tunnel, else 1 s after the welcome.
       if (this.#keepAliveDirs === 3 || this.#afterSetup >= 4) this.#decide(ts);
@@ -501,7 +540,10 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
 
   #decideOnTimer(now: number): void {
     const st = this.#stage;
-    if (st === Stage.WELCOME || st === Stage.SHORT_REPLY) this.#decide(now);
+    if (this.suspect && now >= this.setupTs + SUSPECT_WINDOW) {
+      this.suspect = false;
+      this.verdict = Verdict.NOT_SOFTETHER; // watched long enough
+    } else if (st === Stage.WELCOME || st === Stage.SHORT_REPLY) this.#decide(now);
     else if (st === Stage.LOGIN_REFUSED) this.deadline = now + 5; // wait for the close
     else if (st === Stage.MISMATCH) this.verdict = Verdict.NOT_SOFTETHER;
   }
@@ -520,42 +562,65 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
 
   #decide(ts: number): void {
     const st = this.#stage;
-    this.evidence.unshift(
-      st === Stage.SHORT_REPLY ? "handshake_sequence(watermark,hello,short_request,reply)" : st ===
-          Stage.LOGIN_REFUSED
+    const ev = this.evidence;
+    ev.length = 0;
+    ev.push(
+      st === Stage.SHORT_REPLY
+        ? "handshake_sequence(watermark,hello,short_request,reply)"
+        : st === Stage.LOGIN_REFUSED
         ? "handshake_sequence(watermark,hello,login,error)"
         : "handshake_sequence(watermark,hello,login,welcome)",
+      ...this.#layerEvidence,
+      ...this.#sessionNames,
     );
-    let c = PATTERN_BASE + this.#score;
+    let c = PATTERN_BASE + this.#score + this.#sessionScore;
+    const m = this.#msgs;
+    if (m !== undefined && m.ticketRecords > 0 && m.maxTicketRecord <= STATEFUL_TICKET_MAX) {
+      c += 0.1; // the server keeps sessions itself (SSL_OP_NO_TICKET): tiny TLS 1.3 tickets
+      ev.push("tls13_stateful_tickets");
+    }
     if (this.#looksAdmin()) {
       c += 0.2;
     } else if (this.#afterSetup > 0) {
-      c += 0.1;
-      this.evidence.push("tunnel_records");
+      c += 0.05;
+      ev.push("tunnel_records");
       if (this.#keepAliveDirs === 3) {
-        c += 0.15;
-        this.evidence.push("keepalive_both_ways");
+        c += 0.1;
+        ev.push("keepalive_both_ways");
       }
       if (this.#unsolicited > 0) {
-        c += 0.05;
-        this.evidence.push("server_independent");
+        c += 0.15;
+        ev.push("server_independent");
       }
     } else if (st === Stage.LOGIN_REFUSED && this.#closedTs > 0) {
       c += 0.2;
-      this.evidence.push("closed_after_error");
+      ev.push("closed_after_error");
     }
     this.confidence = Math.max(0, Math.min(0.99, Math.round(c * 1000) / 1000));
     if (this.confidence < ALERT_THRESHOLD) {
+      // The set-up matched but the tunnel has not shown enough yet: keep
+      // watching (independent server messages, the session's extra
+      // connections) for a while before letting the connection go.
+      if (
+        (st === Stage.WELCOME || st === Stage.SHORT_REPLY) && this.#closedTs === 0 &&
+        ts < this.setupTs + SUSPECT_WINDOW
+      ) {
+        this.suspect = true;
+        this.deadline = this.setupTs + SUSPECT_WINDOW;
+        return;
+      }
+      this.suspect = false;
       this.verdict = Verdict.NOT_SOFTETHER;
       return;
     }
+    this.suspect = false;
     this.decidedTs = ts;
     if (
       st === Stage.SHORT_REPLY &&
       (this.#looksAdmin() || (this.#closedTs > 0 && this.#rpcReplies > 0))
     ) {
       this.verdict = Verdict.ADMIN;
-      this.evidence.push("rpc_exchange");
+      ev.push("rpc_exchange");
     } else if (st === Stage.SHORT_REPLY) {
       this.additional = true;
       this.verdict = Verdict.ADDITIONAL;
@@ -578,6 +643,7 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
     this.verdict = v;
     if (v !== Verdict.NOT_SOFTETHER) {
       this.decidedTs = ts;
+      this.evidence.length = 0;
       this.evidence.push(...this.#ssh!.evidence);
       this.setupTs = this.#ssh!.setupTs;
       this.confidence = this.#ssh!.confidence;

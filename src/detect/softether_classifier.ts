@@ -27,6 +27,21 @@ const MAX_INSPECT_BYTES = 64 * 1024;
 
 const GAVE_UP = 1; // analyzer slot marker: flow inspected and dismissed
 
+const wa = new Uint32Array(4), wb = new Uint32Array(4);
+
+/** Same client address, server address and server port. */
+function sameEndpoints(table: FlowTable, a: number, b: number): boolean {
+  if (table.ipVersion(a) !== table.ipVersion(b) || table.serverPort(a) !== table.serverPort(b)) {
+    return false;
+  }
+  for (let side = 0; side < 2; side++) {
+    table.address(a, side, wa);
+    table.address(b, side, wb);
+    for (let i = 0; i < 4; i++) if (wa[i] !== wb[i]) return false;
+  }
+  return true;
+}
+
 /** Counters of the classifier's work. */
 export interface ClassifierStats {
   /** Connections given an analyzer. */
@@ -152,7 +167,27 @@ export class SoftEtherClassifier implements Classifier {
         return;
       default:
         if (an.event !== undefined) return; // already reported
+        if (an.verdict === Verdict.ADDITIONAL) this.#boostSuspects(table, slot, now);
         this.#report(table, slot, an, now);
+    }
+  }
+
+  /**
+   * An extra connection (additional_connect) was seen: a session's main
+   * connection from the same client to the same server that matched the
+   * set-up but lacked evidence is now confirmed, and reported first.
+   */
+  #boostSuspects(table: FlowTable, slot: number, now: number): void {
+    for (let i = 0; i < this.#pending.length; i++) {
+      const other = this.#pending[i];
+      const os = other.slot;
+      if (!other.suspect || os < 0 || os === slot || table.id[os] !== other.flowId) continue;
+      if (!sameEndpoints(table, os, slot)) continue;
+      other.sessionEvidence("session_extra_connection", 0.2, now);
+      if (other.verdict !== Verdict.UNDECIDED) {
+        this.#after(table, os, other, now);
+        i = -1; // the list changed
+      }
     }
   }
 

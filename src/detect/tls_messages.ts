@@ -27,6 +27,11 @@ const MAX_TICKET_RECORD = 300;
 export interface MessageSink {
   /** A message of `size` plaintext bytes in direction `dir` ended at `ts` (began at `start`). */
   message(dir: number, size: number, start: number, ts: number, records: number): void;
+  /**
+   * One application-data record (plaintext estimate), after any message it
+   * ended was passed on; `index` is its place in the message being built.
+   */
+  appRecord?(dir: number, size: number, ts: number, index: number): void;
 }
 
 /** Assembles application messages from TLS records. */
@@ -39,9 +44,12 @@ export class TlsMessages {
   readonly appRecords: Float64Array = new Float64Array(2);
   /** Time the handshake completed (client Finished). */
   handshakeTs = 0;
+  /** TLS 1.3 NewSessionTicket records seen, and the largest of them. */
+  ticketRecords = 0;
+  /** Length of the largest NewSessionTicket record. */
+  maxTicketRecord = 0;
 
   #clientCcs = false;
-  #serverAppBeforeFinished = false;
   #serverMessages = 0;
   #curDir = -1;
   #curSize = 0;
@@ -62,8 +70,7 @@ export class TlsMessages {
           this.#finish(ts); // TLS 1.2: encrypted Finished after ChangeCipherSpec
         }
       } else if (type === ContentType.APPDATA) {
-        this.#serverAppBeforeFinished = true; // TLS 1.3 encrypted server flight
-        this.tls13 = true;
+        this.tls13 = true; // TLS 1.3 encrypted server flight
       }
       return;
     }
@@ -72,7 +79,9 @@ export class TlsMessages {
       dir === 1 && this.tls13 && this.#serverMessages === 0 && this.#curDir !== 1 &&
       len <= MAX_TICKET_RECORD
     ) {
-      return; // TLS 1.3 NewSessionTicket
+      this.ticketRecords++; // TLS 1.3 NewSessionTicket
+      if (len > this.maxTicketRecord) this.maxTicketRecord = len;
+      return;
     }
     this.appRecords[dir]++;
     const plain = len - (this.tls13 ? 17 : 24);
@@ -82,6 +91,7 @@ export class TlsMessages {
       this.#curStart = ts;
       if (dir === 1) this.#serverMessages++;
     }
+    out.appRecord?.(dir, plain, ts, this.#curRecords);
     this.#curSize += plain > 0 ? plain : 0;
     this.#curLast = ts;
     this.#curRecords++;
@@ -114,6 +124,5 @@ export class TlsMessages {
   #finish(ts: number): void {
     this.handshakeDone = true;
     this.handshakeTs = ts;
-    void this.#serverAppBeforeFinished;
   }
 }
