@@ -276,7 +276,7 @@ case "$NAME" in
   ssh_forward_rtt200) delay 200 15 1; ssh_fwd_session 127.0.0.1 "$SRV_IP" ;;
   admin)
     printf 'ServerInfoGet\nHubList\n' >"$OUT/admin.txt"
-    cli "$OUT/vpncmd/vpncmd" "$SRV_IP:443" /SERVER /PASSWORD:"$SE_ADMIN_PW" /IN:"$OUT/admin.txt" >"$OUT/logs/admin.log" 2>&1 || die "admin vpncmd failed"
+    nsx "$NS_CLI" unshare -m --propagation private "$LAB_DIR/se-run.sh" "$OUT/vpncmd" "$OUT/vpncmd/vpncmd" "$SRV_IP:443" /SERVER /PASSWORD:"$SE_ADMIN_PW" /IN:"$OUT/admin.txt" >"$OUT/logs/admin.log" 2>&1 || die "admin vpncmd failed"
     grep -q 'SoftEther VPN Server' "$OUT/logs/admin.log" || die "admin output unexpected" ;;
   neg_https_h1)
     cli curl "${CURL_OPTS[@]}" --http1.1 "$H/index.html" -o /dev/null "$H/mid.bin" ;;
