@@ -5,6 +5,7 @@
  * variant, outcome, client and server; no alert on the look-alike negatives.
  */
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import { evaluate, table } from "../eval/evaluate.ts";
 
 Deno.test("eval: 100 % of real SoftEther sessions, 0 false alerts", async () => {
