@@ -8,9 +8,9 @@ import {
   ethernet,
   ipPacket,
   ipv6WithExtensions,
+  type SegmentSpec,
   sll,
   sll2,
-  type SegmentSpec,
 } from "../helpers/frames.ts";
 
 const SPEC: SegmentSpec = {
@@ -115,7 +115,9 @@ Deno.test("decoder: IPv6 with extension headers and UDP", () => {
   assert.equal(addressToString(6, p.dst), "fe80::2:3");
   assert.equal(p.proto, 17);
   assert.equal(p.payloadLen, 100);
-  const { p: q } = decode(raw(bsdNull(ipv6WithExtensions({ ...SPEC, src: "::1", dst: "::2" }, [])), 0));
+  const { p: q } = decode(
+    raw(bsdNull(ipv6WithExtensions({ ...SPEC, src: "::1", dst: "::2" }, [])), 0),
+  );
   assert.equal(q.ipVersion, 6);
   assert.equal(q.dstPort, 443);
 });
