@@ -1,3 +1,5 @@
+import { fileURLToPath } from "node:url";
+import { dirname } from "node:path";
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { MemorySink } from "../../src/capture/byte_sink.ts";
@@ -126,14 +128,42 @@ Deno.test("file source: files that cannot be opened are reported up front", asyn
 
 Deno.test({
   name: "file source: unreadable file is permission denied",
-  ignore: Deno.build.os === "windows" || Deno.uid() === 0, // root reads anything
+  ignore: Deno.build.os === "windows",
   fn: async () => {
     const path = tempFile(pcapBytes(0, 1));
     Deno.chmodSync(path, 0o000);
-    strictEqual(
-      (await openError([path])).message,
-      `Cannot open capture file "${path}": permission denied`,
-    );
+    if (Deno.uid() !== 0) {
+      strictEqual(
+        (await openError([path])).message,
+        `Cannot open capture file "${path}": permission denied`,
+      );
+      return;
+    }
+    // Root reads anything: check as an unprivileged user (nobody) through main.ts.
+    const denoDir = Deno.makeTempDirSync();
+    Deno.chmodSync(denoDir, 0o777);
+    Deno.chmodSync(dirname(path), 0o755);
+    const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
+    const out = await new Deno.Command("setpriv", {
+      args: [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        Deno.execPath(),
+        "run",
+        "-A",
+        main,
+        "--read",
+        path,
+        "--log",
+        "none",
+      ],
+      env: { DENO_DIR: denoDir, NO_COLOR: "1" },
+      stdin: "null",
+    }).output();
+    const err = new TextDecoder().decode(out.stderr).trim();
+    strictEqual(out.code, 1, err);
+    strictEqual(err, `sealert: Cannot open capture file "${path}": permission denied`);
   },
 });
 
