@@ -85,6 +85,8 @@ export async function readYaml(path: string): Promise<unknown> {
 /** Why a test is skipped, printed once, or undefined to run it. */
 export function skipBecause(name: string, reason: string | undefined): boolean {
   if (reason === undefined) return false;
+  // CI on Linux installs every tool these tests need: there, a skip is a failure.
+  if (Deno.env.get("CI") === "true" && Deno.build.os === "linux") return false;
   console.log(`skipping "${name}": ${reason}`);
   return true;
 }
