@@ -125,6 +125,8 @@ http {
     server_name web.lab;
     ssl_certificate $OUT/tls/web.crt; ssl_certificate_key $OUT/tls/web.key;
     root $OUT/www;
+    # lab2 neg_https_post / neg_openssl_post: accept POST bodies, answer a short 200
+    location = /post { return 200 "ok"; }
   }
   server { listen 80; server_name _; root $OUT/www; }
 }
@@ -269,7 +271,9 @@ se_statedirs() {
 
 start_vpnserver() {
   local d="$OUT/vpnserver"
-  start_bg vpnserver "$NS_SRV" unshare -m --propagation private "$LAB_DIR/se-run.sh" "$d" "$d/vpnserver" execsvc >/dev/null
+  # $VPNSERVER_ENV (e.g. OPENSSL_CONF=...) is passed to the server process (lab.sh server-tls)
+  # shellcheck disable=SC2086
+  start_bg vpnserver "$NS_SRV" env ${VPNSERVER_ENV:-} unshare -m --propagation private "$LAB_DIR/se-run.sh" "$d" "$d/vpnserver" execsvc >/dev/null
 }
 
 setup_vpnserver() {
@@ -358,6 +362,25 @@ delay_off() {
   rm -f "$OUT/delay"
 }
 
+# ---------------------------------------------------------------- server TLS
+# lab.sh server-tls 1.2|default : restart vpnserver with TLS <= 1.2 or the default (1.3).
+# The Debian 5.01 build has no Tls_Disable1_3 config key (only Tls_Disable1_0/1_1/1_2), so
+# TLS 1.3 is disabled through OpenSSL's own config (system_default MaxProtocol), given to
+# the server process only via OPENSSL_CONF.
+server_tls() {
+  local mode=${1:-default} conf="$OUT/vpnserver/openssl-tls12.cnf"
+  printf '%s\n' 'openssl_conf = lab_conf' '[lab_conf]' 'ssl_conf = lab_ssl' '[lab_ssl]' \
+    'system_default = lab_sys' '[lab_sys]' 'MaxProtocol = TLSv1.2' >"$conf"
+  stop_named vpnserver
+  case "$mode" in
+    1.2) VPNSERVER_ENV="OPENSSL_CONF=$conf" start_vpnserver ;;
+    default) start_vpnserver ;;
+    *) die "server-tls 1.2|default" ;;
+  esac
+  wait_port "$NS_SRV" "$SRV_IP" 443
+  echo "$mode" >"$OUT/server_tls"
+}
+
 # ---------------------------------------------------------------- main
 cmd_up() {
   local t0=$SECONDS
@@ -425,5 +448,6 @@ case "${1:-}" in
   sensor-ns) echo "$NS_RTR" ;;
   delay) shift; delay_on "$@" ;;
   nodelay) delay_off ;;
-  *) echo "usage: $0 up|down|status|sensor-if|sensor-ns|delay RTT_MS [JITTER_MS] [LOSS_PCT]|nodelay" >&2; exit 2 ;;
+  server-tls) shift; server_tls "$@" ;;
+  *) echo "usage: $0 up|down|status|sensor-if|sensor-ns|delay RTT_MS [JITTER_MS] [LOSS_PCT]|nodelay|server-tls 1.2|default" >&2; exit 2 ;;
 esac

@@ -5,7 +5,7 @@ LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$LAB_DIR/../.." && pwd)"
 OUT="$LAB_DIR/out"
 PIDS="$OUT/pids"
-DATA="$REPO_DIR/testdata/lab"
+DATA="${LAB_DATA:-$REPO_DIR/testdata/lab}"   # LAB_DATA=testdata/lab2 for the second set
 
 NS_CLI=se-cli
 NS_RTR=se-rtr

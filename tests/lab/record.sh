@@ -1,6 +1,7 @@
 #!/bin/bash
 # record.sh [NAME...] — capture each scenario on the router's sensor interface into
 # testdata/lab/NAME.pcap and update testdata/lab/labels.tsv. No NAME: all scenarios.
+# LAB_SCENARIO=scenario2.sh LAB_DATA=testdata/lab2 (see record2.sh) for the second set.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -10,7 +11,8 @@ LABELS="$DATA/labels.tsv"
 HEADER=$'file\tlabel\tvariant\toutcome\tclient\tserver\tsessions\tnote'
 [ -f "$LABELS" ] || echo "$HEADER" >"$LABELS"
 
-TABLE=$("$LAB_DIR/scenario.sh" --list)
+SCEN="$LAB_DIR/${LAB_SCENARIO:-scenario.sh}"
+TABLE=$("$SCEN" --list)
 if [ $# -eq 0 ]; then
   mapfile -t NAMES < <(echo "$TABLE" | cut -d'|' -f1)
 else
@@ -41,7 +43,7 @@ for name in "${NAMES[@]}"; do
   for _ in $(seq 50); do grep -q 'listening on' "$errf" 2>/dev/null && break; sleep 0.1; done
   sleep 0.5
   t0=$SECONDS
-  if "$LAB_DIR/scenario.sh" "$name"; then st=ok; else st=FAILED; rc=1; fi
+  if "$SCEN" "$name"; then st=ok; else st=FAILED; rc=1; fi
   sleep 1
   stop_named tcpdump
   dur=$((SECONDS - t0))
