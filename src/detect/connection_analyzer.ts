@@ -79,10 +79,10 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
 
   #stream: TcpStream | undefined = new TcpStream();
   #layer = L_DETECT;
-  #inner = new Uint8Array(2); // per direction: 1 once bytes go to the TLS layer
+  #inner = [0, 0]; // per direction: 1 once bytes go to the TLS layer
   #head: Uint8Array[] | undefined;
-  #headLen = new Uint32Array(2);
-  #used = new Uint32Array(2); // SOCKS: handshake bytes consumed per direction
+  #headLen = [0, 0];
+  #used = [0, 0]; // SOCKS: handshake bytes consumed per direction
   #socksNoted = false;
   #helloSeen = false;
   #socks: SocksHandshake | undefined;

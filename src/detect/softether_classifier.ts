@@ -54,7 +54,12 @@ export interface ClassifierStats {
   alerts: number;
   /** Connections folded into an already reported session. */
   folded: number;
+  /** Connections not inspected because the analyzer cap was reached. */
+  capped: number;
 }
+
+/** Default cap on connections inspected at once (~3 KB each while undecided). */
+export const DEFAULT_MAX_ANALYZERS = 250_000;
 
 /** Detects SoftEther VPN connections; emits one event per session. */
 export class SoftEtherClassifier implements Classifier {
@@ -65,16 +70,24 @@ export class SoftEtherClassifier implements Classifier {
     classified: 0,
     alerts: 0,
     folded: 0,
+    capped: 0,
   };
   readonly #emit: EmitFn;
   readonly #sessions: SessionTracker;
+  readonly #maxAnalyzers: number;
+  #live = 0; // analyzers attached to live flows
   /** Analyzers waiting for their decision timer (deadline = welcome + DECISION_DELAY). */
   readonly #pending: ConnectionAnalyzer[] = [];
   #table: FlowTable | undefined;
 
-  /** Creates the classifier; `emit` receives the alerts. */
-  constructor(emit: EmitFn) {
+  /**
+   * Creates the classifier; `emit` receives the alerts. At most
+   * `maxAnalyzers` connections are inspected at once (a memory cap: beyond
+   * it new connections are counted in `stats.capped` and not inspected).
+   */
+  constructor(emit: EmitFn, maxAnalyzers = DEFAULT_MAX_ANALYZERS) {
     this.#emit = emit;
+    this.#maxAnalyzers = maxAnalyzers;
     this.#sessions = new SessionTracker(emit);
   }
 
@@ -88,6 +101,13 @@ export class SoftEtherClassifier implements Classifier {
     if (a === undefined) {
       // Inspect from the first payload (a bare SYN or ACK costs nothing).
       if (p.payloadLen === 0) return;
+      if (this.#live >= this.#maxAnalyzers) {
+        // Memory cap (a flood of unfinished connections): count, don't inspect.
+        this.stats.capped++;
+        table.analyzer[slot] = GAVE_UP;
+        return;
+      }
+      this.#live++;
       a = new ConnectionAnalyzer(
         table.id[slot],
         table.firstTs[slot],
@@ -106,6 +126,7 @@ export class SoftEtherClassifier implements Classifier {
   onFlowEnd(table: FlowTable, slot: number, _reason: number): void {
     const a = table.analyzer[slot];
     if (a === undefined || a === GAVE_UP) return;
+    this.#live--;
     const an = a as ConnectionAnalyzer;
     an.close(table.lastTs[slot]);
     this.#after(table, slot, an, table.lastTs[slot]);
@@ -195,6 +216,7 @@ export class SoftEtherClassifier implements Classifier {
     this.#unpend(an);
     table.analyzer[slot] = GAVE_UP;
     this.stats.dismissed++;
+    this.#live--;
   }
 
   #report(table: FlowTable, slot: number, an: ConnectionAnalyzer, now: number): void {

@@ -41,7 +41,7 @@ export class TlsMessages {
   /** True once the client's Finished went by: records after it carry application data. */
   handshakeDone = false;
   /** Application-data records seen per direction. */
-  readonly appRecords: Float64Array = new Float64Array(2);
+  readonly appRecords: number[] = [0, 0];
   /** Time the handshake completed (client Finished). */
   handshakeTs = 0;
   /** TLS 1.3 NewSessionTicket records seen, and the largest of them. */

@@ -105,8 +105,6 @@ export class FlowTable {
   readonly historyLen: Uint8Array;
   /** Signed payload sizes (+ client→server, − server→client) of the first segments. */
   readonly sizes: Int32Array;
-  /** Times of those segments, seconds after the flow's first packet. */
-  readonly sizeTimes: Float32Array;
   /** Number of entries in `sizes` per slot. */
   readonly sizeCount: Uint8Array;
   /** Round trip sensor → server → sensor (SYN to SYN-ACK), seconds; 0 when not seen. */
@@ -134,8 +132,9 @@ export class FlowTable {
   now = 0;
 
   readonly #hash: Uint32Array;
-  readonly #index: Int32Array;
-  readonly #mask: number;
+  #index: Int32Array;
+  #mask: number;
+  readonly #maxIndex: number;
   readonly #histBits: Uint16Array; // per direction: slot*2 + dir
   readonly #maxSeq: Uint32Array; // per direction: highest sequence number + 1 seen
   readonly #seqSeen: Uint8Array; // per direction: 1 once maxSeq is valid
@@ -174,7 +173,6 @@ export class FlowTable {
     this.history = new Uint8Array(n * HISTORY_MAX);
     this.historyLen = new Uint8Array(n);
     this.sizes = new Int32Array(n * SIZE_SEQ_MAX);
-    this.sizeTimes = new Float32Array(n * SIZE_SEQ_MAX);
     this.sizeCount = new Uint8Array(n);
     this.rttServer = new Float32Array(n);
     this.rtt = new Float32Array(n);
@@ -182,8 +180,12 @@ export class FlowTable {
     this.#hash = new Uint32Array(n);
     let size = 1;
     while (size < n * 2) size <<= 1;
-    this.#index = new Int32Array(size);
-    this.#mask = size - 1;
+    this.#maxIndex = size;
+    // Start small and double with the number of flows: a sparse 8 MB index
+    // (1 M flows) costs a cache miss per lookup even when few flows are tracked.
+    const start = Math.min(size, 1 << 16);
+    this.#index = new Int32Array(start);
+    this.#mask = start - 1;
     this.#histBits = new Uint16Array(n * 2);
     this.#maxSeq = new Uint32Array(n * 2);
     this.#seqSeen = new Uint8Array(n * 2);
@@ -226,7 +228,7 @@ export class FlowTable {
     if (ts > this.lastTs[slot]) this.lastTs[slot] = ts;
     this.segKind = SegKind.NONE;
     if (p.proto === IpProto.TCP) this.#tcp(slot, d, p);
-    else if (p.payloadLen > 0) this.#recordSize(slot, d, p.payloadLen, ts);
+    else if (p.payloadLen > 0) this.#recordSize(slot, d, p.payloadLen);
     this.payloadBytes[k] += p.payloadLen;
     this.#touch(slot);
     return slot;
@@ -357,6 +359,7 @@ export class FlowTable {
       ? (p.tcpFlags & TcpFlag.SYN ? FlowState.SYN_SENT : FlowState.MIDSTREAM)
       : FlowState.UDP;
     if (flipped) this.#addHistory(s, 0, 0x5e); // '^'
+    if (this.active + 1 > (this.#mask + 1) >>> 2 && this.#mask + 1 < this.#maxIndex) this.#grow();
     let i = h & this.#mask;
     while (this.#index[i] !== 0) i = (i + 1) & this.#mask;
     this.#index[i] = s + 1;
@@ -412,7 +415,7 @@ export class FlowTable {
       if (len > 0) {
         this.segKind = SegKind.NONE;
         this.#hist(s, d, H_DATA);
-        this.#recordSize(s, d, len, p.ts);
+        this.#recordSize(s, d, len);
       }
     } else {
       const rel = (p.seq - this.#maxSeq[k]) | 0;
@@ -420,7 +423,7 @@ export class FlowTable {
         if (rel === 0) {
           this.segKind = SegKind.IN_ORDER;
           this.#hist(s, d, H_DATA);
-          this.#recordSize(s, d, len, p.ts);
+          this.#recordSize(s, d, len);
         } else if (rel < 0) {
           this.segKind = SegKind.OLD;
           this.#hist(s, d, H_RETX);
@@ -429,7 +432,7 @@ export class FlowTable {
           this.segKind = SegKind.AHEAD;
           this.#hist(s, d, H_GAP);
           this.#weirds.add("tcp_stream_gap");
-          this.#recordSize(s, d, len, p.ts);
+          this.#recordSize(s, d, len);
         }
       }
       if (((segEnd - this.#maxSeq[k]) | 0) > 0) this.#maxSeq[k] = segEnd;
@@ -445,11 +448,10 @@ export class FlowTable {
     }
   }
 
-  #recordSize(s: number, d: number, len: number, ts: number): void {
+  #recordSize(s: number, d: number, len: number): void {
     const n = this.sizeCount[s];
     if (n >= SIZE_SEQ_MAX) return;
     this.sizes[s * SIZE_SEQ_MAX + n] = d === 0 ? len : -len;
-    this.sizeTimes[s * SIZE_SEQ_MAX + n] = ts - this.firstTs[s];
     this.sizeCount[s] = n + 1;
   }
 
@@ -490,6 +492,22 @@ export class FlowTable {
     this.id[s] = 0;
     this.active--;
     this.#free[this.#freeTop++] = s;
+  }
+
+  #grow(): void {
+    const old = this.#index;
+    const size = old.length * 2;
+    const idx = new Int32Array(size);
+    const mask = size - 1;
+    for (let j = 0; j < old.length; j++) {
+      const e = old[j];
+      if (e === 0) continue;
+      let i = this.#hash[e - 1] & mask;
+      while (idx[i] !== 0) i = (i + 1) & mask;
+      idx[i] = e;
+    }
+    this.#index = idx;
+    this.#mask = mask;
   }
 
   #removeIndex(s: number): void {

@@ -31,12 +31,12 @@ interface Held {
 /** Reassembles both directions of one TCP connection. */
 export class TcpStream {
   /** Next expected sequence number per direction. */
-  readonly #next = new Uint32Array(2);
-  readonly #started = new Uint8Array(2);
+  readonly #next = [0, 0];
+  readonly #started = [0, 0];
   #held: [Held[], Held[]] | undefined;
   #heldBytes = 0;
   /** Bytes declared missing so far per direction. */
-  readonly gapBytes: Float64Array = new Float64Array(2);
+  readonly gapBytes: number[] = [0, 0];
 
   /**
    * Offer one segment of direction `dir`. `capLen` may be less than `len`

@@ -117,11 +117,11 @@ export class TlsRecordScanner {
   /** How many records get their type, length and start recorded. */
   readonly capacity: number;
   /** Content type of record i (i < min(count, capacity)). */
-  readonly types: Uint8Array;
+  readonly types: number[];
   /** Body length of record i. */
-  readonly lengths: Uint16Array;
+  readonly lengths: number[];
   /** Stream offset of record i's header (bytes from the first byte fed). */
-  readonly starts: Uint32Array;
+  readonly starts: number[];
   /** Records whose header was seen (all of them, beyond `capacity` too). */
   count = 0;
   /** Bytes fed so far. */
@@ -153,9 +153,9 @@ export class TlsRecordScanner {
   /** Creates a scanner recording the first `capacity` records (default 32). */
   constructor(capacity = 32) {
     this.capacity = capacity;
-    this.types = new Uint8Array(capacity);
-    this.lengths = new Uint16Array(capacity);
-    this.starts = new Uint32Array(capacity);
+    this.types = [];
+    this.lengths = [];
+    this.starts = [];
   }
 
   /** Forgets everything fed so far; keeps the arrays and any capture buffer. */

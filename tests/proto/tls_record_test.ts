@@ -112,8 +112,8 @@ Deno.test("TlsRecordScanner: real streams per segment, per byte and at random sp
       }
       assert.deepEqual(listed(c), want[dir], `${name} ${dir} random`);
       assert.deepEqual(
-        Array.from(c.starts.subarray(0, c.count)),
-        Array.from(a.starts.subarray(0, a.count)),
+        Array.from(c.starts.slice(0, c.count)),
+        Array.from(a.starts.slice(0, a.count)),
       );
     }
   }
