@@ -44,7 +44,7 @@ echo "$TABLE" | grep -q "^$NAME|" || die "unknown scenario $NAME (see --list)"
 cleanup2() {
   cleanup
   if [ -n "${TLS_SET:-}" ]; then "$LAB_DIR/lab.sh" server-tls default || true; fi
-  if [ -n "${LONG_HUB_SET:-}" ]; then vpncmd_server /CMD HubDelete "$LONG_HUB" >/dev/null 2>&1 || true; fi
+  if [ -n "${LONG_HUB_SET:-}" ]; then vpncmd_srv /CMD HubDelete "$LONG_HUB" >/dev/null 2>&1 || true; fi
 }
 trap cleanup2 EXIT
 
@@ -66,11 +66,18 @@ detail() { # detail MAXTCP HALF NOQOS DISABLEUDP
   echo "AccountDetailSet $ACCT /MAXTCP:$1 /INTERVAL:1 /TTL:0 /HALF:$2 /BRIDGE:no /MONITOR:no /NOTRACK:no /NOQOS:$3 /DISABLEUDP:$4"
 }
 
+# vpncmd against the server from inside se-srv (not seen by the sensor). lib.sh's
+# vpncmd_server uses localhost:5555, but the server listens on $SRV_IP only after setup.
+vpncmd_srv() {
+  nsx "$NS_SRV" unshare -m --propagation private "$LAB_DIR/se-run.sh" "$OUT/vpncmd" \
+    "$OUT/vpncmd/vpncmd" "$SRV_IP:5555" /SERVER /PASSWORD:"$SE_ADMIN_PW" "$@"
+}
+
 tls12() { "$LAB_DIR/lab.sh" server-tls 1.2; TLS_SET=1; }
 
 long_account_setup() {
   LONG_HUB_SET=1
-  vpncmd_server /CMD HubDelete "$LONG_HUB" >/dev/null 2>&1 || true
+  vpncmd_srv /CMD HubDelete "$LONG_HUB" >/dev/null 2>&1 || true
   cat >"$OUT/longhub.txt" <<EOF
 HubCreate $LONG_HUB /PASSWORD:labhubpw
 Hub $LONG_HUB
@@ -79,7 +86,7 @@ UserPasswordSet $LONG_USER /PASSWORD:longpass_0123456789
 SecureNatEnable
 DhcpDisable
 EOF
-  vpncmd_server /IN:"$OUT/longhub.txt" >"$OUT/logs/longhub.log" 2>&1 || die "long hub setup failed"
+  vpncmd_srv /IN:"$OUT/longhub.txt" >"$OUT/logs/longhub.log" 2>&1 || die "long hub setup failed"
 }
 long_session() { # long_session [extra vpncmd commands...]
   SE_ACCT_USED=1
