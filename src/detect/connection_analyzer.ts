@@ -20,7 +20,7 @@ import { TlsRecordScanner } from "../proto/tls_record.ts";
 import { parseClientHello } from "../proto/tls_client_hello.ts";
 import { advance, inRange, SIZES, Stage } from "./handshake_pattern.ts";
 import { type MessageSink, TlsMessages } from "./tls_messages.ts";
-import { SshForwardDetector } from "./ssh_forward.ts";
+import { BurstPatternDetector, TLS_FRAMING } from "./burst_pattern.ts";
 import { Verdict } from "./verdict.ts";
 
 export { Verdict };
@@ -85,10 +85,11 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
   #used = [0, 0]; // SOCKS: handshake bytes consumed per direction
   #socksNoted = false;
   #helloSeen = false;
+  #snapCut = false; // bytes cut by the snaplen: sizes only
   #socks: SocksHandshake | undefined;
   #scan: TlsRecordScanner[] | undefined;
   #msgs: TlsMessages | undefined;
-  #ssh: SshForwardDetector | undefined;
+  #ssh: BurstPatternDetector | undefined; // SSH, or TLS whose bytes were cut by the snaplen
   #stage: number = Stage.NONE;
   #preamble = 0;
   #prevStage: number = Stage.NONE; // stage before the last message
@@ -126,6 +127,18 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
   packet(dir: number, p: DecodedPacket): void {
     const s = this.#stream;
     if (s === undefined) return;
+    if (
+      this.#ssh === undefined && p.payloadCapLen < p.payloadLen && this.#stage < Stage.WELCOME &&
+      this.#layer !== L_DONE
+    ) {
+      // A short snaplen cuts the TLS records (and proxy heads): follow the
+      // set-up from segment sizes instead, as for SSH.
+      this.#ssh = new BurstPatternDetector(TLS_FRAMING, "burst");
+      this.#snapCut = true;
+      if (this.#layer === L_DETECT) {
+        this.#detectLayer(dir, p.buf, p.payloadOffset, p.payloadCapLen);
+      }
+    }
     s.segment(
       dir,
       p.tcpFlags,
@@ -185,6 +198,7 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
   /** In-order stream bytes. */
   data(dir: number, buf: Uint8Array, off: number, len: number, ts: number): void {
     this.inspectedBytes += len;
+    if (this.#snapCut) return; // sizes only (see packet)
     if (this.#layer === L_DETECT) this.#detectLayer(dir, buf, off, len);
     switch (this.#layer) {
       case L_HTTP:
@@ -211,6 +225,7 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
 
   /** Missing stream bytes: the TLS layer cannot follow records any more. */
   gap(dir: number, _len: number, _ts: number): void {
+    if (this.#snapCut) return; // expected: sizes only
     if (this.#layer === L_TLS || this.#inner[dir]) {
       if (this.#stage >= Stage.WELCOME) return; // decided by what was seen
       this.#layer = L_DONE;
@@ -320,6 +335,7 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
       this.variant = "HTTP Proxy";
     } else if (len >= 2 && (b[off] === 4 || b[off] === 5) && b[off + 1] <= 16) {
       this.#layer = L_SOCKS;
+      this.variant = b[off] === 4 ? "SOCKS4 Proxy" : "SOCKS5 Proxy";
       this.#socks = new SocksHandshake();
     } else if (len >= 4 && b[off] === 0x53 && b[off + 1] === 0x53 && b[off + 2] === 0x48) {
       this.#layer = L_SSH;
@@ -328,7 +344,7 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
     }
     if (this.#layer === L_SSH) {
       this.variant = "SSH";
-      this.#ssh = new SshForwardDetector();
+      this.#ssh = new BurstPatternDetector();
     }
     if (this.#layer === L_DONE) this.verdict = Verdict.NOT_SOFTETHER;
   }
@@ -641,6 +657,7 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
       return;
     }
     this.verdict = v;
+    if (v === Verdict.ADDITIONAL) this.additional = true;
     if (v !== Verdict.NOT_SOFTETHER) {
       this.decidedTs = ts;
       this.evidence.length = 0;

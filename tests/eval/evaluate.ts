@@ -64,16 +64,25 @@ export function readLabels(path: string): Label[] {
   });
 }
 
-/** Run the pipeline over one file and collect the alerts. */
-export async function detect(path: string): Promise<DetectionEvent[]> {
+/**
+ * Run the pipeline over one file and collect the alerts. With `snaplen`, every
+ * frame is cut to that many bytes first (as a capture with `-s N` would be).
+ */
+export async function detect(path: string, snaplen = 0): Promise<DetectionEvent[]> {
   const events: DetectionEvent[] = [];
   const classifier = new SoftEtherClassifier((ev) => {
     if (ev.phase !== "end") events.push(ev);
   });
   const pipeline = new Pipeline(classifier, { maxFlows: 100_000 });
   const src = await openCaptureFiles([path]);
+  const raw = new RawPacket();
   try {
-    await pipeline.run(src, new RawPacket());
+    do {
+      while (src.next(raw)) {
+        if (snaplen > 0 && raw.capLen > snaplen) raw.capLen = snaplen;
+        pipeline.handle(raw);
+      }
+    } while (await src.refill());
   } finally {
     src.close();
   }
@@ -107,11 +116,13 @@ export function judge(label: Label, events: DetectionEvent[]): FileResult {
   return { label, events, matched, falseAlerts, problems };
 }
 
-/** Evaluate every file of the given labels files. */
-export async function evaluate(labelFiles: string[]): Promise<FileResult[]> {
+/** Evaluate every file of the given labels files (frames cut to `snaplen` when > 0). */
+export async function evaluate(labelFiles: string[], snaplen = 0): Promise<FileResult[]> {
   const out: FileResult[] = [];
   for (const lf of labelFiles) {
-    for (const label of readLabels(lf)) out.push(judge(label, await detect(label.file)));
+    for (const label of readLabels(lf)) {
+      out.push(judge(label, await detect(label.file, snaplen)));
+    }
   }
   return out;
 }
@@ -160,8 +171,12 @@ export function table(
 }
 
 if (import.meta.main) {
-  const files = Deno.args.length > 0 ? Deno.args : ["testdata/lab/labels.tsv"];
-  const results = await evaluate(files);
+  const args = [...Deno.args];
+  const at = args.indexOf("--snaplen");
+  const snaplen = at >= 0 ? Number(args.splice(at, 2)[1]) : 0;
+  const files = args.length > 0 ? args : ["testdata/lab/labels.tsv"];
+  if (snaplen > 0) console.log(`frames cut to ${snaplen} bytes`);
+  const results = await evaluate(files, snaplen);
   for (const r of results) {
     if (r.problems.length > 0) console.error(`${r.label.file}: ${r.problems.join("; ")}`);
   }

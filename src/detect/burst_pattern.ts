@@ -25,6 +25,10 @@ export const NOISE_BYTES = 100;
 const MAX_MESSAGES = 96;
 /** Seconds allowed after the welcome for tunnel traffic to show (packet time). */
 export const SSH_DECISION_WINDOW = 12;
+/** Seconds after a short reply before calling it an extra connection (not administration). */
+const SHORT_WAIT = 1.0;
+/** A server answer this large after a client request is an RPC reply (administration). */
+const RPC_BIG_REPLY = 1700;
 /** Tunnel messages required in each direction after the welcome. */
 const TUNNEL_MESSAGES = 1;
 
@@ -33,7 +37,9 @@ const CLIENT_HELLO: Range = { min: 200, max: 2600 };
 /** The inner TLS server flight (ServerHello … Finished, certificate included). */
 const SERVER_FLIGHT: Range = { min: 700, max: 12000 };
 /** SSH framing of one burst (packet length, padding, MAC or tag, channel header). */
-const SSH_FRAMING = 60;
+export const SSH_FRAMING = 60;
+/** TLS framing of one burst (record headers and AEAD tags of one to three records). */
+export const TLS_FRAMING = 40;
 /** TLS 1.3 session tickets that may ride with the hello. */
 const TICKETS = 300;
 
@@ -42,8 +48,12 @@ function helloAllowance(stage: number, size: number): number {
   return stage === Stage.WATERMARK && size > SIZES.hello.max ? size - TICKETS : size;
 }
 
-/** Detects SoftEther's pattern inside one SSH connection. */
-export class SshForwardDetector {
+/**
+ * Detects SoftEther's pattern from burst sizes alone: inside an SSH
+ * connection (the forwarded TLS is invisible), and for TLS whose bytes were
+ * not captured (a short snaplen cuts the record headers).
+ */
+export class BurstPatternDetector {
   /** Signals that fired. */
   readonly evidence: string[] = [];
   /** Confidence of the decision. */
@@ -51,6 +61,8 @@ export class SshForwardDetector {
   /** Packet time by which the decision is due (0 = none). */
   deadline = 0;
 
+  readonly #framing: number;
+  readonly #label: string;
   readonly #dir = new Int8Array(MAX_MESSAGES);
   readonly #size = new Float64Array(MAX_MESSAGES);
   readonly #end = new Float64Array(MAX_MESSAGES);
@@ -68,6 +80,15 @@ export class SshForwardDetector {
   }
   #attempt = false;
   #short = false;
+
+  /**
+   * `framing`: bytes of outer framing per burst ({@linkcode SSH_FRAMING} or
+   * {@linkcode TLS_FRAMING}); `label` prefixes the evidence names ("ssh", "burst").
+   */
+  constructor(framing = SSH_FRAMING, label = "ssh") {
+    this.#framing = framing;
+    this.#label = label;
+  }
 
   /** One packet's payload size (in-order, not retransmitted). */
   packet(dir: number, len: number, _flags: number, ts: number): void {
@@ -87,7 +108,8 @@ export class SshForwardDetector {
   /** Decision timer. */
   timer(ts: number): number {
     this.#closeBurst();
-    return this.#tunnelVerdict(ts, true);
+    if (this.#welcomeAt < 0) return Verdict.NOT_SOFTETHER;
+    return this.#tunnelVerdict(ts, false);
   }
 
   /** Connection end. */
@@ -130,7 +152,7 @@ export class SshForwardDetector {
       let lastDir = -1, acc = 0, pre = 0;
       for (let j = i + 2; j < n; j++) {
         const d = this.#dir[j];
-        const sz = Math.max(0, this.#size[j] - SSH_FRAMING);
+        const sz = Math.max(0, this.#size[j] - this.#framing);
         // TLS 1.3 session tickets may come on their own before the hello.
         if (st === Stage.WATERMARK && d === 1 && sz < SIZES.hello.min) continue;
         if (d === lastDir && st !== Stage.NONE) {
@@ -161,7 +183,7 @@ export class SshForwardDetector {
           this.#welcomeTs = this.#end[j];
           this.#attempt = st === Stage.LOGIN_REFUSED;
           this.#short = st === Stage.SHORT_REPLY;
-          this.deadline = this.#welcomeTs + SSH_DECISION_WINDOW;
+          this.deadline = this.#welcomeTs + (this.#short ? SHORT_WAIT : SSH_DECISION_WINDOW);
           return;
         }
       }
@@ -169,32 +191,59 @@ export class SshForwardDetector {
   }
 
   #tunnelVerdict(ts: number, final: boolean): number {
-    let c = 0, s = 0;
+    // After the set-up: messages each way, and RPC replies (a server message
+    // right after a client one; administration answers some with > 1.7 KB).
+    let c = 0, s = 0, rpc = 0, big = 0, own = 0, prev = 1;
     for (let j = this.#welcomeAt + 1; j < this.#n; j++) {
-      if (this.#dir[j] === 0) c++;
-      else s++;
+      const d = this.#dir[j];
+      if (d === 0) c++;
+      else {
+        s++;
+        if (prev === 0) {
+          rpc++;
+          if (this.#size[j] - this.#framing > RPC_BIG_REPLY) big++;
+        } else {
+          own++; // the server spoke again without a request: not request/response
+        }
+      }
+      prev = d;
     }
     if (this.#burstDir === 0) c++;
     else if (this.#burstDir === 1) s++;
+    if (this.#short && rpc >= 2 && big >= 1) return this.#verdict(Verdict.ADMIN);
+    if (this.#short && final && rpc >= 1) return this.#verdict(Verdict.ADMIN);
     const tunnel = c >= TUNNEL_MESSAGES && s >= TUNNEL_MESSAGES;
-    if (tunnel && !this.#attempt) {
+    if (own > 0 && !this.evidence.includes(`${this.#label}_server_independent`)) {
+      this.evidence.push(`${this.#label}_server_independent`);
+    }
+    // A short exchange is an extra VPN connection or administration: give
+    // the RPC a moment to show before calling it an extra connection.
+    const waitShort = this.#short && !final && ts < this.#welcomeTs + SHORT_WAIT;
+    if (tunnel && !waitShort) {
+      // A refused-looking answer followed by tunnel traffic was a short welcome.
+      this.#attempt = false;
       return this.#verdict(this.#short ? Verdict.ADDITIONAL : Verdict.VPN);
     }
     if (this.#attempt && final && c + s === 0) return this.#verdict(Verdict.ATTEMPT);
     if (final || ts > this.#welcomeTs + SSH_DECISION_WINDOW) return Verdict.NOT_SOFTETHER;
+    if (this.#short) {
+      this.deadline = this.#welcomeTs + (waitShort ? SHORT_WAIT : SSH_DECISION_WINDOW);
+    }
     return Verdict.UNDECIDED;
   }
 
   #verdict(v: number): number {
+    const l = this.#label;
     this.evidence.push(
-      "ssh_encapsulated_tls_handshake",
+      `${l}_encapsulated_tls_handshake`,
       this.#attempt
-        ? "ssh_inner_sequence(watermark,hello,login,error)"
+        ? `${l}_inner_sequence(watermark,hello,login,error)`
         : this.#short
-        ? "ssh_inner_sequence(watermark,hello,short_request,reply)"
-        : "ssh_inner_sequence(watermark,hello,login,welcome)",
+        ? `${l}_inner_sequence(watermark,hello,short_request,reply)`
+        : `${l}_inner_sequence(watermark,hello,login,welcome)`,
     );
-    if (v !== Verdict.ATTEMPT) this.evidence.push("ssh_tunnel_both_ways");
+    if (v === Verdict.ADMIN) this.evidence.push(`${l}_rpc_exchange`);
+    else if (v !== Verdict.ATTEMPT) this.evidence.push(`${l}_tunnel_both_ways`);
     this.confidence = v === Verdict.ATTEMPT ? 0.65 : 0.8;
     return v;
   }
