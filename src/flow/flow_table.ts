@@ -141,6 +141,7 @@ export class FlowTable {
   readonly #prev: Int32Array;
   readonly #next: Int32Array;
   readonly #cls: Uint8Array;
+  readonly #linkTs: Float64Array; // lastTs when the flow was (re)linked into its list
   readonly #head = new Int32Array(TIMEOUT_CLASSES).fill(-1);
   readonly #tail = new Int32Array(TIMEOUT_CLASSES).fill(-1);
   readonly #timeoutOf = new Float64Array(TIMEOUT_CLASSES);
@@ -192,6 +193,7 @@ export class FlowTable {
     this.#prev = new Int32Array(n);
     this.#next = new Int32Array(n);
     this.#cls = new Uint8Array(n);
+    this.#linkTs = new Float64Array(n);
     this.#free = new Int32Array(n);
     for (let i = 0; i < n; i++) this.#free[i] = n - 1 - i;
     this.#freeTop = n;
@@ -230,7 +232,6 @@ export class FlowTable {
     if (p.proto === IpProto.TCP) this.#tcp(slot, d, p);
     else if (p.payloadLen > 0) this.#recordSize(slot, d, p.payloadLen);
     this.payloadBytes[k] += p.payloadLen;
-    this.#touch(slot);
     return slot;
   }
 
@@ -238,12 +239,19 @@ export class FlowTable {
   expire(now: number): void {
     for (let c = 0; c < TIMEOUT_CLASSES; c++) {
       const limit = now - this.#timeoutOf[c];
+      // Lists are ordered by link time, not by activity (packets do not
+      // relink: that would cost three random memory writes per packet): a
+      // head that was active since it was linked goes to the tail instead.
       let s = this.#head[c];
-      while (s >= 0 && this.lastTs[s] < limit) {
-        const next = this.#next[s];
-        this.timedOut++;
-        this.#end(s, EndReason.TIMEOUT);
-        s = next;
+      while (s >= 0 && this.#linkTs[s] < limit) {
+        if (this.lastTs[s] < limit) {
+          this.timedOut++;
+          this.#end(s, EndReason.TIMEOUT);
+        } else {
+          this.#unlink(s);
+          this.#append(s, c);
+        }
+        s = this.#head[c];
       }
     }
   }
@@ -476,6 +484,13 @@ export class FlowTable {
   #evictOldest(): void {
     let best = -1;
     for (let c = 0; c < TIMEOUT_CLASSES; c++) {
+      // Heads active since they were linked go to the tail (bounded work).
+      for (let k = 0; k < 16; k++) {
+        const h = this.#head[c];
+        if (h < 0 || this.lastTs[h] <= this.#linkTs[h] || this.#tail[c] === h) break;
+        this.#unlink(h);
+        this.#append(h, c);
+      }
       const s = this.#head[c];
       if (s >= 0 && (best < 0 || this.lastTs[s] < this.lastTs[best])) best = s;
     }
@@ -531,6 +546,7 @@ export class FlowTable {
   }
 
   #append(s: number, c: number): void {
+    this.#linkTs[s] = this.lastTs[s];
     this.#prev[s] = this.#tail[c];
     this.#next[s] = -1;
     if (this.#tail[c] >= 0) this.#next[this.#tail[c]] = s;
@@ -546,10 +562,4 @@ export class FlowTable {
     else this.#tail[c] = p;
   }
 
-  #touch(s: number): void {
-    const c = this.#cls[s];
-    if (this.#tail[c] === s) return;
-    this.#unlink(s);
-    this.#append(s, c);
-  }
 }
