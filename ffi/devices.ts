@@ -8,7 +8,7 @@
  */
 
 import { CaptureDeviceError } from "../src/capture/errors.ts";
-import { ipv4Text, ipv6Text } from "./ip_text.ts";
+import { ipv4Text, ipv6Text } from "../src/decode/ip_text.ts";
 import { PCAP_ADDR, PCAP_IF, sockaddrFamily, sockaddrLayout } from "./layout.ts";
 import { libpcap, PCAP_ERRBUF_SIZE, type PcapOs } from "./libpcap.ts";
 import { cText, oneLine, windowsAdminHint } from "./messages.ts";

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { ipv4Text, ipv6Text } from "./ip_text.ts";
+
 /** IP protocol numbers sealert tracks. */
 export const IpProto = { TCP: 6, UDP: 17 } as const;
 
@@ -72,32 +74,8 @@ export class DecodedPacket {
 
 /** Text form of the packet's source or destination address (allocates: not for the hot path). */
 export function addressToString(version: number, words: Uint32Array): string {
-  if (version === 4) {
-    const a = words[0];
-    return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
-  }
-  const groups: number[] = [];
-  for (let i = 0; i < 4; i++) groups.push(words[i] >>> 16, words[i] & 0xffff);
-  // RFC 5952: compress the longest run (>= 2) of zero groups, leftmost on ties.
-  let bestStart = -1, bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  const head = hex.slice(0, bestStart).join(":");
-  const tail = hex.slice(bestStart + bestLen).join(":");
-  return `${head}::${tail}`;
+  const bytes = addressToBytes(version, words);
+  return version === 4 ? ipv4Text(bytes) : ipv6Text(bytes);
 }
 
 /** Address words as bytes (4 or 16), for Community ID hashing. */

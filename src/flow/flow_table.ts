@@ -561,5 +561,4 @@ export class FlowTable {
     if (n >= 0) this.#prev[n] = p;
     else this.#tail[c] = p;
   }
-
 }

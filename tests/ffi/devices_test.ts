@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { deviceFlags, deviceLabel, parseDeviceList } from "../../ffi/devices.ts";
-import { ipv4Text, ipv6Text } from "../../ffi/ip_text.ts";
+import { ipv4Text, ipv6Text } from "../../src/decode/ip_text.ts";
 import type { PcapOs } from "../../ffi/libpcap.ts";
 
 /**
