@@ -18,6 +18,8 @@ tls12_server_http_proxy|positive|HTTP Proxy|established|10.77.3.2:3128|1|squid C
 hostname_direct|positive|TCP|established|10.77.2.2:443|1|direct; client account /SERVER:vpn.lab:443 (host name from /etc/netns/se-cli/hosts; SNI vpn.lab)
 hostname_http_proxy|positive|HTTP Proxy|established|10.77.3.2:3128|1|squid; client account /SERVER:vpn.lab:443 (CONNECT vpn.lab:443, SNI vpn.lab)
 direct_443_rtt500|positive|TCP|established|10.77.2.2:443|1|direct 443, default settings; $R500
+http_proxy_rtt500|positive|HTTP Proxy|established|10.77.3.2:3128|1|squid CONNECT 10.77.2.2:443; $R500 (client-proxy)
+tls12_server_idle|positive|TCP|established|10.77.2.2:443|1|direct 443; vpnserver limited to TLS 1.2; connect, 2 pings, then idle 40 s (TLS 1.2 keep-alives)
 socks5_rtt500|positive|SOCKS5 Proxy|established|10.77.3.2:1080|1|dante SOCKS5 to 10.77.2.2:443; $R500 (client-proxy); 2 ICMP 'fragment reassembly time exceeded' stragglers of the previous (direct_rtt500) session removed; 1 late FIN 192.168.30.10->10.77.9.1:80 of the inner HTTP connection leaks onto the LAN after the tunnel closes (kept)
 bulk_maxtcp4|positive|TCP|established|10.77.2.2:443|1|AccountDetailSet /MAXTCP:4 /HALF:yes /INTERVAL:1; 2 MB HTTP download through the tunnel
 bulk_maxtcp1|positive|TCP|established|10.77.2.2:443|1|AccountDetailSet /MAXTCP:1 /HALF:no (single bulk TCP); 2 MB HTTP download through the tunnel
@@ -257,6 +259,16 @@ case "$NAME" in
   hostname_direct) se_session "vpn.lab:443" ;;
   hostname_http_proxy) se_session "vpn.lab:443" "$HTTPPX" ;;
   direct_443_rtt500) delay 500 30 1.5; se_session "$SRV_IP:443" ;;
+  http_proxy_rtt500) delay 500 30 1.5; se_session "$SRV_IP:443" "$HTTPPX" ;;
+  tls12_server_idle)
+    tls12
+    se_account "$SRV_IP:443"
+    se_connect_wait 40
+    se_nic_up
+    cli ping -q -c 2 -i 0.5 "$VPN_GW_IP" >/dev/null 2>&1 || true
+    say "idling 40 s"
+    sleep 40
+    se_finish 0 ;;
   socks5_rtt500) delay 500 30 1.5; se_session "$SRV_IP:443" "$SOCKS5" ;;
   bulk_maxtcp4) DL_SIZE=2000000 SETTLE=6 se_session "$SRV_IP:443" "$(detail 4 yes no no)" ;;
   bulk_maxtcp1) DL_SIZE=2000000 se_session "$SRV_IP:443" "$(detail 1 no no no)" ;;
