@@ -16,7 +16,8 @@ import type { PcapOs } from "./libpcap.ts";
 /** The C functions, with addresses as BigInt (fast FFI path). */
 export const LIBC_SYMBOLS = {
   /** `void *memcpy(void *dst, const void *src, size_t n)`. */
-  memcpy: { parameters: ["u64", "u64", "usize"], result: "void" },
+  // Addresses and length as plain numbers (no BigInt allocated per packet).
+  memcpy: { parameters: ["usize", "usize", "usize"], result: "void" },
   /** `int poll(struct pollfd *fds, nfds_t nfds, int timeout)` (not on Windows). */
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", optional: true },
 } as const satisfies Deno.ForeignLibraryInterface;
@@ -56,7 +57,7 @@ export function libc(): Libc | null {
   return loaded;
 }
 
-/** The address of an ArrayBuffer's memory, as a BigInt (for `memcpy`). */
-export function bufferAddress(buffer: ArrayBuffer): bigint {
-  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer)));
+/** The address of an ArrayBuffer's memory, as a number (exact below 2^53; for `memcpy`). */
+export function bufferAddress(buffer: ArrayBuffer): number {
+  return Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer)));
 }

@@ -128,8 +128,15 @@ export class PcapHandle {
    * libpcap's memory, valid until the next call to `next` or `close`.
    */
   data: Uint8Array = new Uint8Array(0);
-  /** Address of `data` in memory (for `memcpy`). */
-  dataAddress = 0n;
+  /** Address of the last packet's bytes in memory (for `memcpy`), as a number. */
+  dataAddress = 0;
+  /**
+   * Map `data` as a view of libpcap's memory (default). A caller that only
+   * copies by address sets this to false: with TPACKET_V3 the data moves on
+   * every packet, and a view would cost a pointer object and an
+   * ArrayBuffer per packet.
+   */
+  mapViews = true;
 
   #lib: Libpcap;
   #pcap: Deno.PointerObject | null;
@@ -307,9 +314,10 @@ export class PcapHandle {
     const s = this.#slots;
     this.#dataLo = s[2];
     this.#dataHi = s[3];
-    this.dataAddress = (BigInt(s[3]) << 32n) | BigInt(s[2]);
+    this.dataAddress = s[3] * 4294967296 + s[2];
+    if (!this.mapViews) return;
     this.#mapped = Math.max(capLen, this.snaplen);
-    const ptr = Deno.UnsafePointer.create(this.dataAddress)!;
+    const ptr = Deno.UnsafePointer.create(BigInt(this.dataAddress))!;
     this.data = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(ptr, this.#mapped));
   }
 

@@ -87,12 +87,13 @@ export class BatchWriter {
   count = 0;
   #bytes = new Uint8Array(0);
   #words = new Uint32Array(0);
-  #address = 0n;
-  #memcpy: Libc["memcpy"] | null;
+  #address = 0;
+  // Deno's FFI takes plain numbers for 64-bit integers (typed bigint only).
+  #memcpy: ((dst: number, src: number, n: number) => void) | null;
 
   /** `memcpy`: the C function, or null to copy in JavaScript. */
   constructor(memcpy: Libc["memcpy"] | null) {
-    this.#memcpy = memcpy;
+    this.#memcpy = memcpy as unknown as ((dst: number, src: number, n: number) => void) | null;
   }
 
   /** Starts filling `buffer` (its length must be a multiple of 4). */
@@ -100,7 +101,7 @@ export class BatchWriter {
     this.buffer = buffer;
     this.#bytes = new Uint8Array(buffer);
     this.#words = new Uint32Array(buffer);
-    this.#address = this.#memcpy === null ? 0n : bufferAddress(buffer);
+    this.#address = this.#memcpy === null ? 0 : bufferAddress(buffer);
     this.used = 0;
     this.count = 0;
   }
@@ -121,7 +122,7 @@ export class BatchWriter {
    * The caller checked {@linkcode fits}; a capLen over the buffer's
    * capacity is truncated to it.
    */
-  append(hdr: Pkthdr, data: Uint8Array, dataAddress: bigint): void {
+  append(hdr: Pkthdr, data: Uint8Array, dataAddress: number): void {
     const capLen = Math.min(hdr.capLen, this.capacity);
     const off = this.used;
     const w = off >> 2;
@@ -131,7 +132,7 @@ export class BatchWriter {
     words[w + 2] = hdr.tsSec;
     words[w + 3] = hdr.tsUsec * 1000;
     if (this.#memcpy !== null) {
-      this.#memcpy(this.#address + BigInt(off + RECORD_HEADER_BYTES), dataAddress, BigInt(capLen));
+      this.#memcpy(this.#address + off + RECORD_HEADER_BYTES, dataAddress, capLen);
     } else {
       this.#bytes.set(data.subarray(0, capLen), off + RECORD_HEADER_BYTES);
     }

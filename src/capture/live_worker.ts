@@ -111,7 +111,9 @@ async function run(open: OpenMessage): Promise<void> {
     }
   };
 
-  const writer = new BatchWriter(libc()?.memcpy ?? null);
+  const memcpy = libc()?.memcpy ?? null;
+  const writer = new BatchWriter(memcpy);
+  handle.mapViews = memcpy === null; // copy by address: no per-packet view
   const postBatch = (): void => {
     const { used, count } = writer;
     captured += count;

@@ -139,7 +139,7 @@ Deno.test("BatchWriter: fits() and truncation to capacity", () => {
   const hdr = new Pkthdr();
   hdr.capLen = 100; // larger than the buffer: truncated, wireLen kept
   hdr.wireLen = 100;
-  writer.append(hdr, new Uint8Array(100).fill(9), 0n);
+  writer.append(hdr, new Uint8Array(100).fill(9), 0);
   assert.equal(writer.used, 64);
   const words = new Uint32Array(writer.take());
   assert.deepEqual([words[0], words[1]], [48, 100]);

@@ -84,7 +84,7 @@ Deno.test({
         const d = handle.data;
         assert.equal(d[12], 0x08); // IPv4 ethertype
         // The mapped view and memcpy from dataAddress agree.
-        libc.symbols.memcpy(copyAddr, handle.dataAddress, BigInt(h.capLen));
+        libc.symbols.memcpy(copyAddr, BigInt(handle.dataAddress), BigInt(h.capLen));
         assert.deepEqual(copy.subarray(0, h.capLen), d.subarray(0, h.capLen));
         const ihl = (d[14] & 0x0f) * 4;
         const tcp = 14 + ihl;
