@@ -51,6 +51,9 @@ export function summary(
     `Alerts:   ${c.stats.alerts} (${c.stats.classified} SoftEther connections, ` +
     `${c.stats.folded} folded into their session)`,
   ];
+  if (c.stats.errors > 0) {
+    lines.push(`Errors:   ${c.stats.errors} connections dropped from inspection (parser error)`);
+  }
   if (c.stats.capped > 0) {
     lines.push(`Capped:   ${c.stats.capped} connections not inspected (analyzer memory cap)`);
   }

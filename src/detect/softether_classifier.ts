@@ -56,6 +56,8 @@ export interface ClassifierStats {
   folded: number;
   /** Connections not inspected because the analyzer cap was reached. */
   capped: number;
+  /** Connections dropped from inspection after an internal parser error. */
+  errors: number;
 }
 
 /** Default cap on connections inspected at once (~3 KB each while undecided). */
@@ -71,6 +73,7 @@ export class SoftEtherClassifier implements Classifier {
     alerts: 0,
     folded: 0,
     capped: 0,
+    errors: 0,
   };
   readonly #emit: EmitFn;
   readonly #sessions: SessionTracker;
@@ -118,7 +121,13 @@ export class SoftEtherClassifier implements Classifier {
       this.stats.inspected++;
     }
     const an = a as ConnectionAnalyzer;
-    an.packet(table.dir, p);
+    try {
+      an.packet(table.dir, p);
+    } catch {
+      // A parser bug must not stop the sensor: count it, let the flow go.
+      this.stats.errors++;
+      an.verdict = Verdict.NOT_SOFTETHER;
+    }
     this.#after(table, slot, an, p.ts);
   }
 
@@ -128,7 +137,12 @@ export class SoftEtherClassifier implements Classifier {
     if (a === undefined || a === GAVE_UP) return;
     this.#live--;
     const an = a as ConnectionAnalyzer;
-    an.close(table.lastTs[slot]);
+    try {
+      an.close(table.lastTs[slot]);
+    } catch {
+      this.stats.errors++;
+      an.verdict = Verdict.NOT_SOFTETHER;
+    }
     this.#after(table, slot, an, table.lastTs[slot]);
     if (an.event !== undefined) {
       this.#sessions.ended(an.event, table.lastTs[slot]);
