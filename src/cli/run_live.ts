@@ -85,7 +85,7 @@ export async function runLive(
       return;
     }
     classifier.tick(pipeline.flows.now + (now - lastWall) / 1000);
-  }, 500);
+  }, 200);
   const status = opts.statusInterval > 0
     ? setInterval(() => {
       const s = capture.stats();

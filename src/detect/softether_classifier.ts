@@ -20,8 +20,6 @@ import { buildEvent } from "./event_builder.ts";
 import { Fold, SessionTracker } from "./session_tracker.ts";
 import type { DetectionEvent } from "../output/event.ts";
 
-/** Seconds of packet time after the welcome before deciding without tunnel records. */
-export const DECISION_DELAY = 1.0;
 /** Give up on a connection that showed no SoftEther layer within this many payload bytes. */
 const MAX_INSPECT_BYTES = 64 * 1024;
 
@@ -169,9 +167,13 @@ export class SoftEtherClassifier implements Classifier {
       if (now < an.deadline) continue;
       this.#unpend(an);
       i--;
-      an.timer(now);
+      // The decision is due at the deadline: date it there, whether the next
+      // packet (offline) or the wall-clock tick (live) noticed it — the same
+      // alert either way.
+      const due = an.deadline;
+      an.timer(due);
       if (an.verdict !== Verdict.UNDECIDED && an.slot >= 0 && this.#table !== undefined) {
-        this.#after(this.#table, an.slot, an, now);
+        this.#after(this.#table, an.slot, an, due);
       }
     }
   }
