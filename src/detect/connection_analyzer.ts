@@ -670,14 +670,4 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
       this.confidence = this.#ssh!.confidence;
     }
   }
-
-  /** Whether the set-up matched the short-request pattern (extra connection or admin). */
-  get shortExchange(): boolean {
-    return this.#stage === Stage.SHORT_REPLY;
-  }
-
-  /** True when size `n` fits a keep-alive. */
-  static isKeepAliveSize(n: number): boolean {
-    return inRange(n, SIZES.keepAlive);
-  }
 }

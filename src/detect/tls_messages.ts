@@ -97,11 +97,6 @@ export class TlsMessages {
     this.#curRecords++;
   }
 
-  /** Size of the message still being assembled (0 when none). */
-  get pendingSize(): number {
-    return this.#curDir < 0 ? 0 : this.#curSize;
-  }
-
   /** Direction of the message being assembled (-1 when none). */
   get pendingDir(): number {
     return this.#curDir;
