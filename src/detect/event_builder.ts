@@ -44,7 +44,7 @@ export function buildEvent(
       sp,
     ),
     connections: 1,
-    latency: Math.max(0, ts - (an.setupTs > 0 ? an.setupTs : table.firstTs[slot])),
+    latency: Math.max(0, ts - (an.setupTs > 0 ? an.setupTs : table.firstSeen(slot))),
   };
   if (an.target !== undefined) ev.target = an.target;
   return ev;

@@ -111,7 +111,7 @@ export class SoftEtherClassifier implements Classifier {
       this.#live++;
       a = new ConnectionAnalyzer(
         table.id[slot],
-        table.firstTs[slot],
+        table.firstSeen(slot),
         table.rttServer[slot],
         table.rtt[slot],
       );
@@ -136,15 +136,15 @@ export class SoftEtherClassifier implements Classifier {
     this.#live--;
     const an = a as ConnectionAnalyzer;
     try {
-      an.close(table.lastTs[slot]);
+      an.close(table.lastSeen(slot));
     } catch {
       this.stats.errors++;
       an.verdict = Verdict.NOT_SOFTETHER;
     }
-    this.#after(table, slot, an, table.lastTs[slot]);
+    this.#after(table, slot, an, table.lastSeen(slot));
     if (an.event !== undefined) {
-      this.#sessions.ended(an.event, table.lastTs[slot]);
-      this.#sessions.sweep(table.lastTs[slot]);
+      this.#sessions.ended(an.event, table.lastSeen(slot));
+      this.#sessions.sweep(table.lastSeen(slot));
     }
     this.#unpend(an);
   }

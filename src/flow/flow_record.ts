@@ -60,13 +60,13 @@ export function flowRecord(table: FlowTable, slot: number): FlowRecord {
     proto: p === 6 ? "tcp" : p === 17 ? "udp" : String(p),
     client: endpointString(table, slot, 0),
     server: endpointString(table, slot, 1),
-    first_ts: round6(table.firstTs[slot]),
-    last_ts: round6(table.lastTs[slot]),
+    first_ts: round6(table.firstSeen(slot)),
+    last_ts: round6(table.lastSeen(slot)),
     state: FLOW_STATE_NAMES[table.state[slot]] ?? String(table.state[slot]),
     history: table.historyString(slot),
-    pkts: [table.pkts[slot * 2], table.pkts[slot * 2 + 1]],
-    bytes: [table.bytes[slot * 2], table.bytes[slot * 2 + 1]],
-    payload: [table.payloadBytes[slot * 2], table.payloadBytes[slot * 2 + 1]],
+    pkts: [table.packets(slot, 0), table.packets(slot, 1)],
+    bytes: [table.ipBytes(slot, 0), table.ipBytes(slot, 1)],
+    payload: [table.payloadBytes(slot, 0), table.payloadBytes(slot, 1)],
     sizes: Array.from(table.sizes.subarray(slot * SIZE_SEQ_MAX, slot * SIZE_SEQ_MAX + n)),
   };
 }

@@ -19,8 +19,16 @@ import {
   timeoutClassOf,
 } from "./flow_state.ts";
 
-/** Words per flow key: client addr (4), server addr (4), ports, version/proto. */
-const KEY_WORDS = 10;
+/** Float64 slots per flow in the counters array (see the N_* offsets). */
+const NUM_STRIDE = 8;
+const N_PKTS = 0, N_BYTES = 2, N_PAYLOAD = 4, N_FIRST = 6, N_LAST = 7;
+
+/**
+ * Words per flow key: client addr (4), server addr (4), ports, version/proto,
+ * the key's hash (so a lookup touches one 48-byte run), one spare.
+ */
+const KEY_WORDS = 12;
+const K_HASH = 10;
 /** Characters of history kept per flow. */
 export const HISTORY_MAX = 16;
 /** Payload-carrying segments whose size and time are kept per flow. */
@@ -83,20 +91,10 @@ export class FlowTable {
   readonly maxFlows: number;
   /** Idle timeouts in use. */
   readonly timeouts: FlowTimeouts;
-  /** Key words per slot: client address, server address, client<<16|server port, ver<<8|proto. */
+  /** Key words per slot (12): client address, server address, ports, ver<<8|proto, hash, spare. */
   readonly key: Uint32Array;
   /** Flow number (unique over the run; 0 = free slot). */
   readonly id: Float64Array;
-  /** Time of the first packet. */
-  readonly firstTs: Float64Array;
-  /** Time of the latest packet. */
-  readonly lastTs: Float64Array;
-  /** Packets per direction: [slot*2] client→server, [slot*2+1] server→client. */
-  readonly pkts: Float64Array;
-  /** IP bytes per direction (same layout as `pkts`). */
-  readonly bytes: Float64Array;
-  /** Transport payload bytes per direction (same layout as `pkts`). */
-  readonly payloadBytes: Float64Array;
   /** {@linkcode FlowState} per slot. */
   readonly state: Uint8Array;
   /** History characters (codes) per slot, {@linkcode HISTORY_MAX} each. */
@@ -131,7 +129,9 @@ export class FlowTable {
   /** Highest packet time seen (drives expiry). */
   now = 0;
 
-  readonly #hash: Uint32Array;
+  // Per-packet numbers of a flow side by side (one 64-byte line): packets,
+  // IP bytes and payload bytes per direction, first and last packet time.
+  readonly #num: Float64Array;
   #index: Int32Array;
   #mask: number;
   readonly #maxIndex: number;
@@ -165,11 +165,7 @@ export class FlowTable {
     this.#weirds = weirds;
     this.key = new Uint32Array(n * KEY_WORDS);
     this.id = new Float64Array(n);
-    this.firstTs = new Float64Array(n);
-    this.lastTs = new Float64Array(n);
-    this.pkts = new Float64Array(n * 2);
-    this.bytes = new Float64Array(n * 2);
-    this.payloadBytes = new Float64Array(n * 2);
+    this.#num = new Float64Array(n * NUM_STRIDE);
     this.state = new Uint8Array(n);
     this.history = new Uint8Array(n * HISTORY_MAX);
     this.historyLen = new Uint8Array(n);
@@ -178,7 +174,6 @@ export class FlowTable {
     this.rttServer = new Float32Array(n);
     this.rtt = new Float32Array(n);
     this.analyzer = new Array(n).fill(undefined);
-    this.#hash = new Uint32Array(n);
     let size = 1;
     while (size < n * 2) size <<= 1;
     this.#maxIndex = size;
@@ -224,14 +219,14 @@ export class FlowTable {
     this.created = slot < 0;
     if (slot < 0) slot = this.#create(p, h);
     const d = this.dir;
-    const k = slot * 2 + d;
-    this.pkts[k]++;
-    this.bytes[k] += p.ipLen;
-    if (ts > this.lastTs[slot]) this.lastTs[slot] = ts;
+    const num = this.#num, b = slot * NUM_STRIDE;
+    num[b + N_PKTS + d]++;
+    num[b + N_BYTES + d] += p.ipLen;
+    if (ts > num[b + N_LAST]) num[b + N_LAST] = ts;
     this.segKind = SegKind.NONE;
     if (p.proto === IpProto.TCP) this.#tcp(slot, d, p);
     else if (p.payloadLen > 0) this.#recordSize(slot, d, p.payloadLen);
-    this.payloadBytes[k] += p.payloadLen;
+    num[b + N_PAYLOAD + d] += p.payloadLen;
     return slot;
   }
 
@@ -244,7 +239,7 @@ export class FlowTable {
       // head that was active since it was linked goes to the tail instead.
       let s = this.#head[c];
       while (s >= 0 && this.#linkTs[s] < limit) {
-        if (this.lastTs[s] < limit) {
+        if (this.#num[s * NUM_STRIDE + N_LAST] < limit) {
           this.timedOut++;
           this.#end(s, EndReason.TIMEOUT);
         } else {
@@ -261,6 +256,31 @@ export class FlowTable {
     for (let c = 0; c < TIMEOUT_CLASSES; c++) {
       while (this.#head[c] >= 0) this.#end(this.#head[c], EndReason.SHUTDOWN);
     }
+  }
+
+  /** Time of the flow's first packet. */
+  firstSeen(slot: number): number {
+    return this.#num[slot * NUM_STRIDE + N_FIRST];
+  }
+
+  /** Time of the flow's latest packet. */
+  lastSeen(slot: number): number {
+    return this.#num[slot * NUM_STRIDE + N_LAST];
+  }
+
+  /** Packets of direction `dir` (0 client→server, 1 server→client). */
+  packets(slot: number, dir: number): number {
+    return this.#num[slot * NUM_STRIDE + N_PKTS + dir];
+  }
+
+  /** IP bytes of direction `dir`. */
+  ipBytes(slot: number, dir: number): number {
+    return this.#num[slot * NUM_STRIDE + N_BYTES + dir];
+  }
+
+  /** Transport payload bytes of direction `dir`. */
+  payloadBytes(slot: number, dir: number): number {
+    return this.#num[slot * NUM_STRIDE + N_PAYLOAD + dir];
   }
 
   /** Zeek-style history string of a flow (allocates; for logs). */
@@ -308,8 +328,8 @@ export class FlowTable {
     for (;;) {
       const s = this.#index[i] - 1;
       if (s < 0) return -1;
-      if (this.#hash[s] === h) {
-        const b = s * KEY_WORDS;
+      const b = s * KEY_WORDS;
+      if (key[b + K_HASH] === h) {
         if (key[b + 9] === vp) {
           if (
             key[b + 8] === ports && key[b] === p.src[0] && key[b + 1] === p.src[1] &&
@@ -350,13 +370,12 @@ export class FlowTable {
       : ((p.srcPort << 16) | p.dstPort) >>> 0;
     this.key[b + 9] = (p.ipVersion << 8) | p.proto;
     this.dir = flipped ? 1 : 0;
-    this.#hash[s] = h;
+    this.key[b + K_HASH] = h;
     this.id[s] = ++this.total;
-    this.firstTs[s] = p.ts;
-    this.lastTs[s] = p.ts;
-    this.pkts[s * 2] = this.pkts[s * 2 + 1] = 0;
-    this.bytes[s * 2] = this.bytes[s * 2 + 1] = 0;
-    this.payloadBytes[s * 2] = this.payloadBytes[s * 2 + 1] = 0;
+    const nb = s * NUM_STRIDE;
+    this.#num.fill(0, nb, nb + NUM_STRIDE);
+    this.#num[nb + N_FIRST] = p.ts;
+    this.#num[nb + N_LAST] = p.ts;
     this.historyLen[s] = 0;
     this.#histBits[s * 2] = this.#histBits[s * 2 + 1] = 0;
     this.#seqSeen[s * 2] = this.#seqSeen[s * 2 + 1] = 0;
@@ -390,7 +409,7 @@ export class FlowTable {
         this.#hist(s, d, H_SYNACK);
         if (st === FlowState.SYN_SENT) {
           st = FlowState.SYN_ACKED;
-          this.rttServer[s] = p.ts - this.firstTs[s];
+          this.rttServer[s] = p.ts - this.#num[s * NUM_STRIDE + N_FIRST];
         }
       } else {
         this.#hist(s, d, H_SYN);
@@ -399,10 +418,10 @@ export class FlowTable {
       this.#hist(s, d, H_ACK);
     }
     if (st === FlowState.SYN_ACKED && d === 0 && !(f & TcpFlag.SYN)) {
-      this.rtt[s] = p.ts - this.firstTs[s];
+      this.rtt[s] = p.ts - this.#num[s * NUM_STRIDE + N_FIRST];
       st = FlowState.ESTABLISHED;
     } else if (
-      st === FlowState.MIDSTREAM && this.pkts[s * 2 + (1 - d)] > 0
+      st === FlowState.MIDSTREAM && this.#num[s * NUM_STRIDE + N_PKTS + 1 - d] > 0
     ) {
       st = FlowState.ESTABLISHED;
     }
@@ -487,12 +506,12 @@ export class FlowTable {
       // Heads active since they were linked go to the tail (bounded work).
       for (let k = 0; k < 16; k++) {
         const h = this.#head[c];
-        if (h < 0 || this.lastTs[h] <= this.#linkTs[h] || this.#tail[c] === h) break;
+        if (h < 0 || this.lastSeen(h) <= this.#linkTs[h] || this.#tail[c] === h) break;
         this.#unlink(h);
         this.#append(h, c);
       }
       const s = this.#head[c];
-      if (s >= 0 && (best < 0 || this.lastTs[s] < this.lastTs[best])) best = s;
+      if (s >= 0 && (best < 0 || this.lastSeen(s) < this.lastSeen(best))) best = s;
     }
     this.evicted++;
     this.#weirds.add("flow_evicted");
@@ -517,7 +536,7 @@ export class FlowTable {
     for (let j = 0; j < old.length; j++) {
       const e = old[j];
       if (e === 0) continue;
-      let i = this.#hash[e - 1] & mask;
+      let i = this.key[(e - 1) * KEY_WORDS + K_HASH] & mask;
       while (idx[i] !== 0) i = (i + 1) & mask;
       idx[i] = e;
     }
@@ -527,7 +546,7 @@ export class FlowTable {
 
   #removeIndex(s: number): void {
     const mask = this.#mask, idx = this.#index;
-    let i = this.#hash[s] & mask;
+    let i = this.key[s * KEY_WORDS + K_HASH] & mask;
     while (idx[i] !== s + 1) i = (i + 1) & mask;
     // Backward-shift deletion keeps probe chains intact without tombstones.
     let j = i;
@@ -536,7 +555,7 @@ export class FlowTable {
       for (;;) {
         j = (j + 1) & mask;
         if (idx[j] === 0) return;
-        const k = this.#hash[idx[j] - 1] & mask;
+        const k = this.key[(idx[j] - 1) * KEY_WORDS + K_HASH] & mask;
         const between = i <= j ? i < k && k <= j : i < k || k <= j;
         if (!between) break;
       }
@@ -546,7 +565,7 @@ export class FlowTable {
   }
 
   #append(s: number, c: number): void {
-    this.#linkTs[s] = this.lastTs[s];
+    this.#linkTs[s] = this.#num[s * NUM_STRIDE + N_LAST];
     this.#prev[s] = this.#tail[c];
     this.#next[s] = -1;
     if (this.#tail[c] >= 0) this.#next[this.#tail[c]] = s;
