@@ -15,7 +15,15 @@
  * @module
  */
 
-import { advance, inRange, type Range, SIZES, Stage } from "./handshake_pattern.ts";
+import {
+  advance,
+  inRange,
+  looksLikeAdminRpc,
+  type Range,
+  RPC_BIG_REPLY,
+  SIZES,
+  Stage,
+} from "./handshake_pattern.ts";
 import { MESSAGE_GAP } from "./tls_messages.ts";
 import { Verdict } from "./verdict.ts";
 
@@ -27,8 +35,6 @@ const MAX_MESSAGES = 96;
 export const SSH_DECISION_WINDOW = 12;
 /** Seconds after a short reply before calling it an extra connection (not administration). */
 const SHORT_WAIT = 1.0;
-/** A server answer this large after a client request is an RPC reply (administration). */
-const RPC_BIG_REPLY = 1700;
 /** Tunnel messages required in each direction after the welcome. */
 const TUNNEL_MESSAGES = 1;
 
@@ -210,7 +216,7 @@ export class BurstPatternDetector {
     }
     if (this.#burstDir === 0) c++;
     else if (this.#burstDir === 1) s++;
-    if (this.#short && rpc >= 2 && big >= 1) return this.#verdict(Verdict.ADMIN);
+    if (this.#short && looksLikeAdminRpc(rpc, big)) return this.#verdict(Verdict.ADMIN);
     if (this.#short && final && rpc >= 1) return this.#verdict(Verdict.ADMIN);
     const tunnel = c >= TUNNEL_MESSAGES && s >= TUNNEL_MESSAGES;
     if (own > 0 && !this.evidence.includes(`${this.#label}_server_independent`)) {

@@ -18,7 +18,14 @@ import {
 import { SocksHandshake } from "../proto/socks.ts";
 import { TlsRecordScanner } from "../proto/tls_record.ts";
 import { parseClientHello } from "../proto/tls_client_hello.ts";
-import { advance, inRange, SIZES, Stage } from "./handshake_pattern.ts";
+import {
+  advance,
+  inRange,
+  looksLikeAdminRpc,
+  RPC_BIG_REPLY,
+  SIZES,
+  Stage,
+} from "./handshake_pattern.ts";
 import { type MessageSink, TlsMessages } from "./tls_messages.ts";
 import { BurstPatternDetector, TLS_FRAMING } from "./burst_pattern.ts";
 import { Verdict } from "./verdict.ts";
@@ -31,8 +38,6 @@ export { Verdict };
  * alert is out within 1 s of the welcome.
  */
 export const DECISION_DELAY = 0.8;
-/** A server answer this large after a client request is an RPC reply, not tunnel traffic. */
-const RPC_BIG_REPLY = 1700;
 /** Confidence of the set-up sequence alone (not enough for an alert). */
 const PATTERN_BASE = 0.5;
 /** Minimum confidence for an alert. */
@@ -652,7 +657,7 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
   }
 
   #looksAdmin(): boolean {
-    return this.#rpcReplies >= 2 && this.#bigReplies >= 1;
+    return looksLikeAdminRpc(this.#rpcReplies, this.#bigReplies);
   }
 
   #fromSsh(v: number, ts: number): void {

@@ -98,3 +98,15 @@ export function advance(stage: number, dir: number, size: number): number {
       return stage;
   }
 }
+
+/** A server answer this large right after a client request is an RPC reply, not tunnel traffic. */
+export const RPC_BIG_REPLY = 1700;
+
+/**
+ * Administration (vpncmd, server manager) after a short login is RPC: server
+ * messages answer client requests, and some answers are larger than any
+ * keep-alive or single Ethernet frame.
+ */
+export function looksLikeAdminRpc(replies: number, bigReplies: number): boolean {
+  return replies >= 2 && bigReplies >= 1;
+}
