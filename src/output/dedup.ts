@@ -38,6 +38,7 @@ export class DedupSink implements AlertSink {
   /** Window length in seconds of packet time. */
   readonly windowSeconds: number;
   #last = new Map<string, number>();
+  #passed = new Set<number>(); // flows whose alert was passed on, until their summary
   #suppressed = 0;
   #newest = -Infinity;
   #writesSincePrune = 0;
@@ -72,10 +73,9 @@ export class DedupSink implements AlertSink {
    */
   write(ev: DetectionEvent): void {
     if (ev.phase === "end") {
-      // A summary belongs to an alert that was passed on or suppressed: pass
-      // it on only when its alert was (it opened the window).
-      const opened = this.#last.get(dedupKey(ev));
-      if (opened === undefined || opened === ev.ts - (ev.duration ?? 0)) this.inner.write(ev);
+      // A session summary goes where its alert went: on only when the alert
+      // (same flow) was passed on, not suppressed.
+      if (this.#passed.delete(ev.flow_id)) this.inner.write(ev);
       return;
     }
     const key = dedupKey(ev);
@@ -85,6 +85,7 @@ export class DedupSink implements AlertSink {
       return;
     }
     this.#last.set(key, ev.ts);
+    this.#passed.add(ev.flow_id);
     if (ev.ts > this.#newest) this.#newest = ev.ts;
     if (++this.#writesSincePrune >= 1024) this.#prune();
     this.inner.write(ev);

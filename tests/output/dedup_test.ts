@@ -102,3 +102,17 @@ Deno.test("DedupSink passes errors and lifecycle calls through", () => {
   assert.deepEqual(rec.calls, ["flush", "reopen", "close"]);
   assert.equal(d.inner, rec);
 });
+
+Deno.test("DedupSink: a session summary follows its alert, passed or suppressed", () => {
+  const rec = new Recorder();
+  const d = new DedupSink(rec);
+  d.write(sampleEvent({ ts: T0 + 0.1, flow_id: 1 }));
+  d.write(sampleEvent({ ts: T0 + 0.3, flow_id: 2 })); // repeat: suppressed
+  // Summaries carry ts = end and duration = end - alert time (float arithmetic).
+  d.write(sampleEvent({ ts: T0 + 7.3, flow_id: 1, phase: "end", duration: 7.3 - 0.1 }));
+  d.write(sampleEvent({ ts: T0 + 9.9, flow_id: 2, phase: "end", duration: 9.6 }));
+  assert.deepEqual(rec.events.map((e) => [e.flow_id, e.phase ?? "alert"]), [
+    [1, "alert"],
+    [1, "end"],
+  ]);
+});
