@@ -141,13 +141,4 @@ export function block(type: number, body: ArrayLike<number>, le = true): Uint8Ar
   return new Bytes(le).u32(type).u32(12 + padded).raw(body).pad4().u32(12 + padded).bytes();
 }
 
-/** Concatenates byte arrays. */
-export function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+export { concat } from "../helpers/bytes.ts";

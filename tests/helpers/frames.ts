@@ -5,6 +5,8 @@
  * @module
  */
 
+import { concat } from "./bytes.ts";
+
 /** Fields of a test segment. */
 export interface SegmentSpec {
   /** Source address: dotted quad or IPv6 text. */
@@ -42,16 +44,6 @@ export function ipBytes(ip: string): Uint8Array {
     out[i * 2] = v >> 8;
     out[i * 2 + 1] = v & 255;
   });
-  return out;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
   return out;
 }
 

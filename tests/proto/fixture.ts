@@ -5,6 +5,8 @@
  * @module
  */
 
+import { concat as concatBytes } from "../helpers/bytes.ts";
+
 /** One TCP segment payload of a fixture. */
 export interface Segment {
   /** `"c"`: client to server; `"s"`: server to client. */
@@ -43,13 +45,7 @@ export function ascii(s: string): Uint8Array {
 
 /** Joins byte arrays. */
 export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 /** Reads `fixtures/<name>.seg`. */
