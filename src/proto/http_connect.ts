@@ -146,6 +146,46 @@ function parseAuthority(t: string, r: ConnectRequest): boolean {
   return true;
 }
 
+/** The parts of a request and a response head that the header block settles. */
+interface HeadResult {
+  status: ParseStatus;
+  reason: string;
+  consumed: number;
+  headers: HttpHeader[];
+}
+
+/**
+ * Parses the header block after the start line ending at `lf` and settles
+ * `r`: "ok" with `consumed` through the blank line, "need" while the head is
+ * incomplete and shorter than `maxHead`, else "no" with the reason.
+ */
+function finishHead<T extends HeadResult>(
+  r: T,
+  buf: Uint8Array,
+  off: number,
+  lf: number,
+  end: number,
+  len: number,
+  maxHead: number,
+): T {
+  const done = parseHeaderBlock(buf, lf + 1, end, r.headers);
+  if (done >= 0) {
+    r.status = "ok";
+    r.consumed = done - off;
+    return r;
+  }
+  r.headers.length = 0;
+  if (done === HTTP_NEED) {
+    if (len < maxHead) return r;
+    r.status = "no";
+    r.reason = HttpReason.HEAD_TOO_LONG;
+    return r;
+  }
+  r.status = "no";
+  r.reason = done === HTTP_FOLD ? HttpReason.OBS_FOLD : HttpReason.BAD_HEADER;
+  return r;
+}
+
 /**
  * Parses the HTTP/1.x request head at the start of a client stream.
  *
@@ -196,22 +236,7 @@ export function parseConnectRequest(
     r.reason = HttpReason.BAD_TARGET;
     return r;
   }
-  const done = parseHeaderBlock(buf, lf + 1, end, r.headers);
-  if (done >= 0) {
-    r.status = "ok";
-    r.consumed = done - off;
-    return r;
-  }
-  r.headers.length = 0;
-  if (done === HTTP_NEED) {
-    if (len < maxHead) return r;
-    r.status = "no";
-    r.reason = HttpReason.HEAD_TOO_LONG;
-    return r;
-  }
-  r.status = "no";
-  r.reason = done === HTTP_FOLD ? HttpReason.OBS_FOLD : HttpReason.BAD_HEADER;
-  return r;
+  return finishHead(r, buf, off, lf, end, len, maxHead);
 }
 
 /**
@@ -257,22 +282,7 @@ export function parseConnectResponse(
   r.statusCode = code;
   r.success = code >= 200 && code < 300;
   r.reasonPhrase = ce > off + 13 ? latin1(buf, off + 13, ce) : "";
-  const done = parseHeaderBlock(buf, lf + 1, end, r.headers);
-  if (done >= 0) {
-    r.status = "ok";
-    r.consumed = done - off;
-    return r;
-  }
-  r.headers.length = 0;
-  if (done === HTTP_NEED) {
-    if (len < maxHead) return r;
-    r.status = "no";
-    r.reason = HttpReason.HEAD_TOO_LONG;
-    return r;
-  }
-  r.status = "no";
-  r.reason = done === HTTP_FOLD ? HttpReason.OBS_FOLD : HttpReason.BAD_HEADER;
-  return r;
+  return finishHead(r, buf, off, lf, end, len, maxHead);
 }
 
 /** Markers reported by {@linkcode softEtherConnectScore}. */
