@@ -79,6 +79,7 @@ export class SoftEtherClassifier implements Classifier {
   #live = 0; // analyzers attached to live flows
   /** Analyzers waiting for their decision timer (deadline = welcome + DECISION_DELAY). */
   readonly #pending: ConnectionAnalyzer[] = [];
+  #earliest = Infinity; // no pending deadline before this packet time
   #table: FlowTable | undefined;
 
   /**
@@ -98,7 +99,7 @@ export class SoftEtherClassifier implements Classifier {
     this.#table = table;
     let a = table.analyzer[slot];
     if (a === GAVE_UP) return;
-    if (this.#pending.length > 0) this.#timers(p.ts);
+    if (p.ts >= this.#earliest) this.#timers(p.ts);
     if (a === undefined) {
       // Inspect from the first payload (a bare SYN or ACK costs nothing).
       if (p.payloadLen === 0) return;
@@ -151,20 +152,26 @@ export class SoftEtherClassifier implements Classifier {
 
   /** Let packet time pass without a packet (live mode on a quiet link). */
   tick(now: number): void {
-    if (this.#pending.length > 0) this.#timers(now);
+    if (now >= this.#earliest) this.#timers(now);
   }
 
   /** End of input: nothing is pending after the flow table was flushed. */
   finish(): void {
     this.#pending.length = 0;
+    this.#earliest = Infinity;
     this.#sessions.finish();
   }
 
   #timers(now: number): void {
-    // Index loop over an array: no iterator allocated per packet.
+    // Runs only once the earliest deadline has passed (not on every packet);
+    // an index loop over an array: no iterator allocated.
+    this.#earliest = Infinity;
     for (let i = 0; i < this.#pending.length; i++) {
       const an = this.#pending[i];
-      if (now < an.deadline) continue;
+      if (now < an.deadline) {
+        if (an.deadline < this.#earliest) this.#earliest = an.deadline;
+        continue;
+      }
       this.#unpend(an);
       i--;
       // The decision is due at the deadline: date it there, whether the next
@@ -172,13 +179,16 @@ export class SoftEtherClassifier implements Classifier {
       // alert either way.
       const due = an.deadline;
       an.timer(due);
-      if (an.verdict !== Verdict.UNDECIDED && an.slot >= 0 && this.#table !== undefined) {
-        this.#after(this.#table, an.slot, an, due);
-      }
+      // Still undecided: it waits again only for a later deadline (else its
+      // next packet or its end decides).
+      if (an.verdict === Verdict.UNDECIDED && an.deadline <= due) an.deadline = 0;
+      // Decided, or still watching with a later deadline (pended again).
+      if (an.slot >= 0 && this.#table !== undefined) this.#after(this.#table, an.slot, an, due);
     }
   }
 
   #pend(an: ConnectionAnalyzer): void {
+    if (an.deadline < this.#earliest) this.#earliest = an.deadline;
     if (!an.pending) {
       an.pending = true;
       this.#pending.push(an);
