@@ -81,8 +81,6 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
   confidence = 0;
   /** The event reported for this connection, once reported. */
   event: DetectionEvent | undefined;
-  /** Packet time of the decision. */
-  decidedTs = 0;
   /** Packet time the set-up ended (the server's welcome, reply or error); 0 before. */
   setupTs = 0;
 
@@ -174,7 +172,7 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
     if (this.verdict !== Verdict.UNDECIDED) return;
     this.#stream?.flush(ts, this);
     if (this.#ssh !== undefined) {
-      this.#fromSsh(this.#ssh.close(ts), ts);
+      this.#fromSsh(this.#ssh.close(ts));
       return;
     }
     this.#msgs?.flush(this);
@@ -186,7 +184,7 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
     if (this.verdict !== Verdict.UNDECIDED) return;
     this.deadline = 0;
     if (this.#ssh !== undefined) {
-      this.#fromSsh(this.#ssh.timer(now), now);
+      this.#fromSsh(this.#ssh.timer(now));
       return;
     }
     this.#msgs?.flush(this);
@@ -528,7 +526,7 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
   #check(ts: number): void {
     if (this.verdict !== Verdict.UNDECIDED || this.#ssh !== undefined) {
       if (this.#ssh !== undefined && this.verdict === Verdict.UNDECIDED) {
-        this.#fromSsh(this.#ssh.poll(ts), ts);
+        this.#fromSsh(this.#ssh.poll(ts));
       }
       return;
     }
@@ -639,7 +637,6 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
       return;
     }
     this.suspect = false;
-    this.decidedTs = ts;
     if (
       st === Stage.SHORT_REPLY &&
       (this.#looksAdmin() || (this.#closedTs > 0 && this.#rpcReplies > 0))
@@ -660,7 +657,7 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
     return looksLikeAdminRpc(this.#rpcReplies, this.#bigReplies);
   }
 
-  #fromSsh(v: number, ts: number): void {
+  #fromSsh(v: number): void {
     if (v === Verdict.UNDECIDED) {
       this.deadline = this.#ssh?.deadline ?? 0;
       return;
@@ -668,7 +665,6 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
     this.verdict = v;
     if (v === Verdict.ADDITIONAL) this.additional = true;
     if (v !== Verdict.NOT_SOFTETHER) {
-      this.decidedTs = ts;
       this.evidence.length = 0;
       this.evidence.push(...this.#ssh!.evidence);
       this.setupTs = this.#ssh!.setupTs;

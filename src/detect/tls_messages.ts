@@ -40,10 +40,6 @@ export class TlsMessages {
   tls13 = false;
   /** True once the client's Finished went by: records after it carry application data. */
   handshakeDone = false;
-  /** Application-data records seen per direction. */
-  readonly appRecords: number[] = [0, 0];
-  /** Time the handshake completed (client Finished). */
-  handshakeTs = 0;
   /** TLS 1.3 NewSessionTicket records seen, and the largest of them. */
   ticketRecords = 0;
   /** Length of the largest NewSessionTicket record. */
@@ -65,9 +61,9 @@ export class TlsMessages {
         else if (type === ContentType.APPDATA) {
           // TLS 1.3: the client's first encrypted record is its Finished.
           this.tls13 = true;
-          this.#finish(ts);
+          this.handshakeDone = true;
         } else if (type === ContentType.HANDSHAKE && this.#clientCcs) {
-          this.#finish(ts); // TLS 1.2: encrypted Finished after ChangeCipherSpec
+          this.handshakeDone = true; // TLS 1.2: encrypted Finished after ChangeCipherSpec
         }
       } else if (type === ContentType.APPDATA) {
         this.tls13 = true; // TLS 1.3 encrypted server flight
@@ -83,7 +79,6 @@ export class TlsMessages {
       if (len > this.maxTicketRecord) this.maxTicketRecord = len;
       return;
     }
-    this.appRecords[dir]++;
     const plain = len - (this.tls13 ? 17 : 24);
     if (dir !== this.#curDir || ts - this.#curLast > MESSAGE_GAP) {
       this.flush(out);
@@ -114,10 +109,5 @@ export class TlsMessages {
     this.#curDir = -1;
     this.#curSize = 0;
     this.#curRecords = 0;
-  }
-
-  #finish(ts: number): void {
-    this.handshakeDone = true;
-    this.handshakeTs = ts;
   }
 }
