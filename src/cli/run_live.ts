@@ -10,7 +10,6 @@
 
 import { BatchSource } from "../capture/batch_source.ts";
 import { LiveCapture } from "../capture/live.ts";
-import { RawPacket } from "../capture/raw_packet.ts";
 import type { SoftEtherClassifier } from "../detect/softether_classifier.ts";
 import type { AlertSink } from "../output/event.ts";
 import type { Pipeline } from "../pipeline.ts";
@@ -98,7 +97,7 @@ export async function runLive(
     : undefined;
 
   try {
-    await pipeline.run(new BatchSource(capture), new RawPacket());
+    await pipeline.run(new BatchSource(capture));
   } finally {
     clearInterval(tick);
     if (status !== undefined) clearInterval(status);

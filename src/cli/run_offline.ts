@@ -8,7 +8,6 @@
 
 import { CaptureFileError } from "../capture/errors.ts";
 import { openCaptureFiles } from "../capture/file_source.ts";
-import { RawPacket } from "../capture/raw_packet.ts";
 import type { SoftEtherClassifier } from "../detect/softether_classifier.ts";
 import type { Pipeline } from "../pipeline.ts";
 import { summary } from "./summary.ts";
@@ -34,11 +33,7 @@ export async function runOffline(
   const bar = opts.progress ? ProgressBar.forStderr(src.totalBytes) : undefined;
   let error: CaptureFileError | undefined;
   try {
-    await pipeline.run(
-      src,
-      new RawPacket(),
-      () => bar?.update(src.bytesRead, pipeline, classifier),
-    );
+    await pipeline.run(src, () => bar?.update(src.bytesRead, pipeline, classifier));
   } catch (e) {
     if (!(e instanceof CaptureFileError)) throw e;
     error = e;

@@ -48,15 +48,19 @@ export class Decoder {
   /** Counts of decoded packets by layer. */
   readonly counters: DecodeCounters = { frames: 0, ipv4: 0, ipv6: 0, tcp: 0, udp: 0, nonIp: 0 };
   readonly #weirds: Weirds;
+  #cur: DecodedPacket = this.pkt; // the structure being filled
 
   /** Creates a decoder counting malformed input in `weirds`. */
   constructor(weirds: Weirds) {
     this.#weirds = weirds;
   }
 
-  /** Decode `raw` into {@linkcode pkt}; returns a {@linkcode DecodeResult}. */
-  decode(raw: RawPacket): number {
-    const p = this.pkt;
+  /**
+   * Decode `raw` into {@linkcode pkt}, or into `p` (a batch keeps one
+   * structure per packet); returns a {@linkcode DecodeResult}.
+   */
+  decode(raw: RawPacket, p: DecodedPacket = this.pkt): number {
+    this.#cur = p;
     const b = raw.buf;
     const start = raw.offset;
     const end = start + raw.capLen;
@@ -139,7 +143,7 @@ export class Decoder {
   }
 
   #ipv4(b: Uint8Array, off: number, end: number): number {
-    const p = this.pkt;
+    const p = this.#cur;
     if (end - off < 20) return this.#weird("truncated_ip_header");
     if (b[off] >> 4 !== 4) return this.#weird("bad_ip_version");
     const ihl = (b[off] & 15) * 4;
@@ -171,7 +175,7 @@ export class Decoder {
   }
 
   #ipv6(b: Uint8Array, off: number, end: number): number {
-    const p = this.pkt;
+    const p = this.#cur;
     if (end - off < 40) return this.#weird("truncated_ip_header");
     if (b[off] >> 4 !== 6) return this.#weird("bad_ip_version");
     const plen = (b[off + 4] << 8) | b[off + 5];
@@ -231,7 +235,7 @@ export class Decoder {
 
   /** Decode TCP/UDP at `off`; `wireLen` = transport bytes on the wire. */
   #transport(b: Uint8Array, off: number, capEnd: number, wireLen: number): number {
-    const p = this.pkt;
+    const p = this.#cur;
     if (p.proto === IpProto.TCP) {
       if (capEnd - off < 20 || wireLen < 20) return this.#weird("truncated_tcp_header");
       const hlen = (b[off + 12] >> 4) * 4;

@@ -23,6 +23,7 @@ import {
   inRange,
   looksLikeAdminRpc,
   RPC_BIG_REPLY,
+  SETUP_MESSAGE_MAX,
   SIZES,
   Stage,
 } from "./handshake_pattern.ts";
@@ -287,6 +288,8 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
         return;
       }
       if (st === Stage.NONE && this.#preamble === 1 && dir === 1) {
+        // Its answer is a set-up-sized message too (see SETUP_MESSAGE_MAX).
+        if (size > SETUP_MESSAGE_MAX) this.#stage = Stage.MISMATCH;
         this.#preamble = 2;
         return;
       }
@@ -473,9 +476,20 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
       this.#helloSeen = true;
       this.#clientHello(sc.handshakeBuffer(b)!, sc.handshakeOff, sc.handshakeLen);
     }
+    const msgs = this.#msgs!;
     for (let i = before; i < sc.count && i < SCANNER_RECORDS; i++) {
-      this.#msgs!.record(dir, sc.types[i], sc.lengths[i], ts, this);
-      if (this.#stage === Stage.MISMATCH) {
+      msgs.record(dir, sc.types[i], sc.lengths[i], ts, this);
+      // Still in the set-up and the message being assembled is already
+      // larger than any set-up message (with a part joined before it, too):
+      // not SoftEther, whatever follows (a download stops being inspected
+      // after a few records, not after MAX_INSPECT_BYTES).
+      const st = this.#stage;
+      if (
+        st === Stage.MISMATCH ||
+        (st <= Stage.SHORT_REQUEST &&
+          msgs.pendingSize + (msgs.pendingDir === this.#lastDir ? this.#lastSize : 0) >
+            SETUP_MESSAGE_MAX)
+      ) {
         this.#fail();
         return;
       }

@@ -34,7 +34,7 @@ export function buildEvent(
     server: { ip: addressToString(v, sw), port: sp },
     evidence: [...an.evidence],
     confidence: an.confidence,
-    flow_id: table.id[slot],
+    flow_id: table.flowId(slot),
     community_id: communityId(
       v as 4 | 6,
       addressToBytes(v, cw),

@@ -46,6 +46,13 @@ export const SIZES = {
   keepAlive: { min: 8, max: 560 },
 } as const satisfies Record<string, Range>;
 
+/**
+ * No set-up message — even one joined from parts split by a pause — is
+ * larger than this (the welcome is the largest): a bigger message before
+ * the set-up completed ends the match at once, without waiting for it to end.
+ */
+export const SETUP_MESSAGE_MAX: number = SIZES.welcome.max;
+
 /** True when `n` is inside `r`. */
 export function inRange(n: number, r: Range): boolean {
   return n >= r.min && n <= r.max;

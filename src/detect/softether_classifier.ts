@@ -23,7 +23,11 @@ import type { DetectionEvent } from "../output/event.ts";
 /** Give up on a connection that showed no SoftEther layer within this many payload bytes. */
 const MAX_INSPECT_BYTES = 64 * 1024;
 
-const GAVE_UP = 1; // analyzer slot marker: flow inspected and dismissed
+// The flow's mark (FlowTable.mark, in the flow's own record: no extra memory
+// access per packet): 0 not looked at yet, INSPECTING while an analyzer is
+// attached (table.analyzer[slot]), GAVE_UP once dismissed, decided or capped.
+const INSPECTING = 1;
+const GAVE_UP = 2;
 
 const wa = new Uint32Array(4), wb = new Uint32Array(4);
 
@@ -95,31 +99,33 @@ export class SoftEtherClassifier implements Classifier {
 
   /** Per-packet hook (hot path: returns at once for dismissed flows). */
   onPacket(table: FlowTable, slot: number, p: DecodedPacket): void {
-    if (p.proto !== IpProto.TCP) return;
-    this.#table = table;
-    let a = table.analyzer[slot];
-    if (a === GAVE_UP) return;
     if (p.ts >= this.#earliest) this.#timers(p.ts);
-    if (a === undefined) {
+    if (p.proto !== IpProto.TCP) return;
+    const mark = table.mark(slot);
+    if (mark === GAVE_UP) return;
+    this.#table = table;
+    let an: ConnectionAnalyzer;
+    if (mark === INSPECTING) an = table.analyzer[slot] as ConnectionAnalyzer;
+    else {
       // Inspect from the first payload (a bare SYN or ACK costs nothing).
       if (p.payloadLen === 0) return;
       if (this.#live >= this.#maxAnalyzers) {
         // Memory cap (a flood of unfinished connections): count, don't inspect.
         this.stats.capped++;
-        table.analyzer[slot] = GAVE_UP;
+        table.setMark(slot, GAVE_UP);
         return;
       }
       this.#live++;
-      a = new ConnectionAnalyzer(
-        table.id[slot],
+      an = new ConnectionAnalyzer(
+        table.flowId(slot),
         table.firstSeen(slot),
-        table.rttServer[slot],
-        table.rtt[slot],
+        table.rttServer(slot),
+        table.rtt(slot),
       );
-      table.analyzer[slot] = a;
+      table.analyzer[slot] = an;
+      table.setMark(slot, INSPECTING);
       this.stats.inspected++;
     }
-    const an = a as ConnectionAnalyzer;
     try {
       an.packet(table.dir, p);
     } catch {
@@ -132,10 +138,9 @@ export class SoftEtherClassifier implements Classifier {
 
   /** Flow end: decide what is still open, release the analyzer. */
   onFlowEnd(table: FlowTable, slot: number, _reason: number): void {
-    const a = table.analyzer[slot];
-    if (a === undefined || a === GAVE_UP) return;
+    if (table.mark(slot) !== INSPECTING) return;
     this.#live--;
-    const an = a as ConnectionAnalyzer;
+    const an = table.analyzer[slot] as ConnectionAnalyzer;
     try {
       an.close(table.lastSeen(slot));
     } catch {
@@ -228,7 +233,7 @@ export class SoftEtherClassifier implements Classifier {
     for (let i = 0; i < this.#pending.length; i++) {
       const other = this.#pending[i];
       const os = other.slot;
-      if (!other.suspect || os < 0 || os === slot || table.id[os] !== other.flowId) continue;
+      if (!other.suspect || os < 0 || os === slot || table.flowId(os) !== other.flowId) continue;
       if (!sameEndpoints(table, os, slot)) continue;
       other.sessionEvidence("session_extra_connection", 0.2, now);
       if (other.verdict !== Verdict.UNDECIDED) {
@@ -240,7 +245,8 @@ export class SoftEtherClassifier implements Classifier {
 
   #dismiss(table: FlowTable, slot: number, an: ConnectionAnalyzer): void {
     this.#unpend(an);
-    table.analyzer[slot] = GAVE_UP;
+    table.setMark(slot, GAVE_UP);
+    table.analyzer[slot] = undefined;
     this.stats.dismissed++;
     this.#live--;
   }

@@ -97,6 +97,11 @@ export class TlsMessages {
     return this.#curDir;
   }
 
+  /** Plaintext bytes of the message being assembled so far. */
+  get pendingSize(): number {
+    return this.#curSize;
+  }
+
   /** Time of the last record of the pending message. */
   get pendingLast(): number {
     return this.#curLast;

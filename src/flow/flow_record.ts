@@ -7,7 +7,7 @@
 
 import { addressToString } from "../decode/packet.ts";
 import { FLOW_STATE_NAMES } from "./flow_state.ts";
-import { type FlowTable, SIZE_SEQ_MAX } from "./flow_table.ts";
+import type { FlowTable } from "./flow_table.ts";
 
 /** One flow summary. */
 export interface FlowRecord {
@@ -54,19 +54,18 @@ function round6(x: number): number {
 /** Build the summary of flow `slot`. */
 export function flowRecord(table: FlowTable, slot: number): FlowRecord {
   const p = table.proto(slot);
-  const n = table.sizeCount[slot];
   return {
-    flow_id: table.id[slot],
+    flow_id: table.flowId(slot),
     proto: p === 6 ? "tcp" : p === 17 ? "udp" : String(p),
     client: endpointString(table, slot, 0),
     server: endpointString(table, slot, 1),
     first_ts: round6(table.firstSeen(slot)),
     last_ts: round6(table.lastSeen(slot)),
-    state: FLOW_STATE_NAMES[table.state[slot]] ?? String(table.state[slot]),
+    state: FLOW_STATE_NAMES[table.stateOf(slot)] ?? String(table.stateOf(slot)),
     history: table.historyString(slot),
     pkts: [table.packets(slot, 0), table.packets(slot, 1)],
     bytes: [table.ipBytes(slot, 0), table.ipBytes(slot, 1)],
     payload: [table.payloadBytes(slot, 0), table.payloadBytes(slot, 1)],
-    sizes: Array.from(table.sizes.subarray(slot * SIZE_SEQ_MAX, slot * SIZE_SEQ_MAX + n)),
+    sizes: table.sizes(slot),
   };
 }

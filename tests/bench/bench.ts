@@ -176,7 +176,7 @@ async function oneRun(
   const c1 = cpuUsage();
   const src = await openCaptureFiles([file]);
   try {
-    if (limit === Infinity) await pipeline.run(src, new RawPacket());
+    if (limit === Infinity) await pipeline.run(src);
     else {
       const raw = new RawPacket();
       let n = 0;

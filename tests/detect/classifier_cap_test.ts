@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { openCaptureFiles } from "../../src/capture/file_source.ts";
-import { RawPacket } from "../../src/capture/raw_packet.ts";
 import { SoftEtherClassifier } from "../../src/detect/softether_classifier.ts";
 import { Pipeline } from "../../src/pipeline.ts";
 
@@ -14,7 +13,7 @@ async function run(maxAnalyzers: number) {
   }, maxAnalyzers);
   const p = new Pipeline(c);
   const src = await openCaptureFiles([FILE]);
-  await p.run(src, new RawPacket());
+  await p.run(src);
   src.close();
   p.finish();
   return { alerts, stats: c.stats };
