@@ -50,7 +50,7 @@ import { PcapWriter } from "../../src/capture/pcap_writer.ts";
 import { RawPacket } from "../../src/capture/raw_packet.ts";
 import { Decoder, DecodeResult } from "../../src/decode/decoder.ts";
 import { Weirds } from "../../src/decode/weirds.ts";
-import { FlowTable } from "../../src/flow/flow_table.ts";
+import { NullClassifier } from "../../src/detect/classifier.ts";
 import { SoftEtherClassifier } from "../../src/detect/softether_classifier.ts";
 import type { DetectionEvent } from "../../src/output/event.ts";
 import { Pipeline } from "../../src/pipeline.ts";
@@ -210,32 +210,32 @@ async function oneRun(
 
 /**
  * One pass over `file` through the first `layers` stages: 0 read only,
- * 1 + decode, 2 + flow table; returns seconds.
+ * 1 + decode, 2 + flow table (the pipeline's own batched path — decode,
+ * hash, prefetch, track — with a classifier that does nothing); returns
+ * seconds.
  */
 async function layerPass(file: string, layers: number, maxFlows: number): Promise<number> {
   const weirds = new Weirds();
   const decoder = new Decoder(weirds);
-  const table = layers >= 2 ? new FlowTable(weirds, { maxFlows }) : null;
+  const pipeline = layers >= 2 ? new Pipeline(new NullClassifier(), { maxFlows }) : null;
   const raw = new RawPacket();
   let check = 0;
   const t0 = performance.now();
   const src = await openCaptureFiles([file]);
   try {
-    do {
-      while (src.next(raw)) {
-        if (layers === 0) {
-          check += raw.capLen;
-          continue;
+    if (pipeline !== null) await pipeline.run(src);
+    else {
+      do {
+        while (src.next(raw)) {
+          if (layers === 0) check += raw.capLen;
+          else if (decoder.decode(raw) === DecodeResult.OK) check += decoder.pkt.proto;
         }
-        if (decoder.decode(raw) !== DecodeResult.OK) continue;
-        const p = decoder.pkt;
-        if (table !== null && (p.proto === 6 || p.proto === 17)) check += table.track(p);
-      }
-    } while (await src.refill());
+      } while (await src.refill());
+    }
   } finally {
     src.close();
   }
-  table?.flush();
+  pipeline?.finish();
   const t = (performance.now() - t0) / 1000;
   if (check === -1) console.error(check); // keep the work observable
   return t;
