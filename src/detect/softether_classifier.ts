@@ -60,6 +60,8 @@ export interface ClassifierStats {
   capped: number;
   /** Connections dropped from inspection after an internal parser error. */
   errors: number;
+  /** Stream bytes the analyzers looked at before they were released (all connections). */
+  inspectedBytes: number;
 }
 
 /** Default cap on connections inspected at once (~3 KB each while undecided). */
@@ -76,6 +78,7 @@ export class SoftEtherClassifier implements Classifier {
     folded: 0,
     capped: 0,
     errors: 0,
+    inspectedBytes: 0,
   };
   readonly #emit: EmitFn;
   readonly #sessions: SessionTracker;
@@ -139,7 +142,6 @@ export class SoftEtherClassifier implements Classifier {
   /** Flow end: decide what is still open, release the analyzer. */
   onFlowEnd(table: FlowTable, slot: number, _reason: number): void {
     if (table.mark(slot) !== INSPECTING) return;
-    this.#live--;
     const an = table.analyzer[slot] as ConnectionAnalyzer;
     try {
       an.close(table.lastSeen(slot));
@@ -148,11 +150,23 @@ export class SoftEtherClassifier implements Classifier {
       an.verdict = Verdict.NOT_SOFTETHER;
     }
     this.#after(table, slot, an, table.lastSeen(slot));
+    if (table.mark(slot) === INSPECTING) {
+      // Not dismissed by that last decision (#dismiss releases and counts
+      // itself): release here, once.
+      this.#live--;
+      this.stats.inspectedBytes += an.inspectedBytes;
+      table.setMark(slot, GAVE_UP);
+    }
     if (an.event !== undefined) {
       this.#sessions.ended(an.event, table.lastSeen(slot));
       this.#sessions.sweep(table.lastSeen(slot));
     }
     this.#unpend(an);
+  }
+
+  /** Connections under inspection now (analyzers attached to live flows). */
+  get live(): number {
+    return this.#live;
   }
 
   /** Let packet time pass without a packet (live mode on a quiet link). */
@@ -248,6 +262,7 @@ export class SoftEtherClassifier implements Classifier {
     table.setMark(slot, GAVE_UP);
     table.analyzer[slot] = undefined;
     this.stats.dismissed++;
+    this.stats.inspectedBytes += an.inspectedBytes;
     this.#live--;
   }
 
