@@ -26,7 +26,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { BatchSource } from "../../src/capture/batch_source.ts";
 import { LiveCapture } from "../../src/capture/live.ts";
-import { RawPacket } from "../../src/capture/raw_packet.ts";
+import type { PacketSource, RawPacket } from "../../src/capture/raw_packet.ts";
 import { SoftEtherClassifier } from "../../src/detect/softether_classifier.ts";
 import { Pipeline } from "../../src/pipeline.ts";
 
@@ -69,7 +69,6 @@ async function childCapture(device: string, snaplen: number): Promise<void> {
   const pipeline = new Pipeline(classifier, { maxFlows: 1_000_000 });
   const cap = await LiveCapture.open({ device, snaplen, promisc: true });
   const source = new BatchSource(cap);
-  const raw = new RawPacket();
   const before = threadTicks();
   const self0 = cpuTicks("/proc/self/stat");
   const t0 = performance.now();
@@ -83,16 +82,20 @@ async function childCapture(device: string, snaplen: number): Promise<void> {
     cap.stop();
   })();
   let first = 0, last = 0, batches = 0;
+  // The product's path (run_live.ts): Pipeline.run over the batches, with
+  // the packet times noted on the way.
+  const timed: PacketSource = {
+    next(raw: RawPacket): boolean {
+      if (!source.next(raw)) return false;
+      last = raw.tsSec + raw.tsNsec / 1e9;
+      if (first === 0) first = last;
+      return true;
+    },
+    refill: () => source.refill(),
+    close: () => source.close(),
+  };
   try {
-    do {
-      batches++;
-      while (source.next(raw)) {
-        pipeline.handle(raw);
-        const ts = raw.tsSec + raw.tsNsec / 1e9;
-        if (first === 0) first = ts;
-        last = ts;
-      }
-    } while (await source.refill());
+    await pipeline.run(timed, () => batches++);
   } finally {
     source.close();
   }
