@@ -7,7 +7,7 @@
  *
  * Flow kinds:
  * - `udp`: one DNS query per flow (a UDP flow, never inspected).
- * - `syn`: one TCP SYN per flow (the classifier opens an analyzer at the SYN).
+ * - `syn`: one TCP SYN per flow (no payload: the classifier opens no analyzer).
  * - `https`: a TLS 1.3 connection up to the first response: SYN, SYN-ACK,
  *   ACK, ClientHello, server flight, client Finished + request, response
  *   (7 packets; the analyzer stays alive, waiting for the next message).
