@@ -43,7 +43,9 @@ async function childRun(tree: string, file: string, runs: number, maxFlows: numb
     const t0 = performance.now(), c0 = cpuUsage();
     const src = await openCaptureFiles([file]);
     try {
-      await p.run(src, new RawPacket());
+      // Trees before the batched pipeline took a RawPacket: run(src, raw, onChunk?).
+      if (p.run.length >= 3) await p.run(src, new RawPacket());
+      else await p.run(src);
     } finally {
       src.close();
     }
