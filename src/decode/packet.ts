@@ -70,6 +70,11 @@ export class DecodedPacket {
   vlanCount = 0;
   /** True when this IPv4/IPv6 packet is a first fragment (more fragments follow). */
   fragment = false;
+  /**
+   * Number of the packet in the input stream (1-based, over all files; set
+   * by the pipeline, 0 when unknown): a flow's number is its first packet's.
+   */
+  frame = 0;
 }
 
 /** Text form of the packet's source or destination address (allocates: not for the hot path). */

@@ -294,7 +294,10 @@ export class FlowTable {
     }
   }
 
-  /** Flow number of a slot (unique over the run; 0 for a free slot). */
+  /**
+   * Flow number of a slot (0 for a free slot): the number of the flow's
+   * first packet in the input stream, unique over the run.
+   */
   flowId(slot: number): number {
     return this.#f[slot * REC_F64 + F_ID];
   }
@@ -456,7 +459,11 @@ export class FlowTable {
     w[b + W_HASH] = h;
     this.dir = flipped ? 1 : 0;
     const fb = s * REC_F64;
-    this.#f[fb + F_ID] = ++this.total;
+    // The flow's number: its first packet's number in the input (as in
+    // Wireshark's frame.number), so it is the same however the flows are
+    // sharded; a running count when the packet has none.
+    this.total++;
+    this.#f[fb + F_ID] = p.frame > 0 ? p.frame : this.total;
     this.#f[fb + F_FIRST] = p.ts;
     this.#f[fb + F_LAST] = p.ts;
     const state = p.proto === IpProto.TCP
