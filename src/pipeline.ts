@@ -12,7 +12,6 @@ import { DecodedPacket, IpProto } from "./decode/packet.ts";
 import { Weirds } from "./decode/weirds.ts";
 import type { Classifier } from "./detect/classifier.ts";
 import { flowHash, FlowTable, type FlowTableOptions } from "./flow/flow_table.ts";
-import { shardOf } from "./flow/shard.ts";
 import type { EvidenceRecorder } from "./output/evidence.ts";
 
 /** Options of {@linkcode Pipeline}. */
@@ -21,14 +20,6 @@ export interface PipelineOptions extends FlowTableOptions {
   onFlowEnd?: (table: FlowTable, slot: number, reason: number) => void;
   /** Keep the first packets of inspected connections for evidence pcaps. */
   evidence?: EvidenceRecorder;
-  /**
-   * Analyse only the flows of shard `index` of `count` (see shard.ts): each
-   * of `count` pipelines reads the whole input; the others' packets only
-   * move packet time on (expiry, decision timers), so every shard decides at
-   * the same packets as one pipeline would. Decoder counters and weirds are
-   * then kept by shard 0 alone (every shard decodes every packet).
-   */
-  shard?: { index: number; count: number };
 }
 
 /**
@@ -56,18 +47,10 @@ export class Pipeline {
   readonly #raws: RawPacket[] = Array.from({ length: BATCH }, () => new RawPacket());
   readonly #pkts: DecodedPacket[] = Array.from({ length: BATCH }, () => new DecodedPacket());
   readonly #hashes = new Int32Array(BATCH);
-  readonly #foreign = new Uint8Array(BATCH); // 1: a TCP/UDP packet of another shard
-  readonly #shard: number;
-  readonly #shards: number;
 
   /** Creates the pipeline around `classifier`. */
   constructor(classifier: Classifier, opts: PipelineOptions = {}) {
-    this.#shard = opts.shard?.index ?? 0;
-    this.#shards = opts.shard?.count ?? 1;
-    if (!(this.#shards >= 1 && this.#shard >= 0 && this.#shard < this.#shards)) {
-      throw new RangeError(`Invalid shard ${this.#shard} of ${this.#shards}`);
-    }
-    this.decoder = new Decoder(this.#shard === 0 ? this.weirds : new Weirds());
+    this.decoder = new Decoder(this.weirds);
     this.flows = new FlowTable(this.weirds, opts);
     this.#classifier = classifier;
     this.#evidence = opts.evidence;
@@ -82,10 +65,7 @@ export class Pipeline {
   /** Process one packet. */
   handle(raw: RawPacket): void {
     const p = this.decoder.pkt;
-    if (!this.#decode(raw, p)) return;
-    if (this.#shards === 1 || shardOf(p, this.#shards) === this.#shard) {
-      this.#track(raw, p, flowHash(p));
-    } else this.#pass(p);
+    if (this.#decode(raw, p)) this.#track(raw, p, flowHash(p));
   }
 
   /**
@@ -97,8 +77,7 @@ export class Pipeline {
    * packet by packet, with the memory latency of the lookups overlapped.
    */
   async run(src: PacketSource, onChunk?: () => void): Promise<void> {
-    const raws = this.#raws, pkts = this.#pkts, hashes = this.#hashes, foreign = this.#foreign;
-    const shards = this.#shards, shard = this.#shard;
+    const raws = this.#raws, pkts = this.#pkts, hashes = this.#hashes;
     do {
       for (;;) {
         let n = 0;
@@ -110,15 +89,11 @@ export class Pipeline {
         }
         for (let i = 0; i < n; i++) {
           const p = pkts[i];
-          hashes[i] = foreign[i] = 0;
-          if (!this.#decode(raws[i], p)) continue;
-          if (shards === 1 || shardOf(p, shards) === shard) hashes[i] = flowHash(p);
-          else foreign[i] = 1;
+          hashes[i] = this.#decode(raws[i], p) ? flowHash(p) : 0;
         }
         this.flows.prefetch(hashes, n);
         for (let i = 0; i < n; i++) {
           if (hashes[i] !== 0) this.#track(raws[i], pkts[i], hashes[i]);
-          else if (foreign[i] !== 0) this.#pass(pkts[i]);
         }
         if (n < BATCH) break;
       }
@@ -129,12 +104,6 @@ export class Pipeline {
   /** Process the first `n` packets gathered in the batch one by one. */
   #batch(n: number): void {
     for (let i = 0; i < n; i++) this.handle(this.#raws[i]);
-  }
-
-  /** A packet of another shard's flow: only packet time moves on. */
-  #pass(p: DecodedPacket): void {
-    this.flows.advance(p.ts);
-    this.#classifier.tick?.(p.ts);
   }
 
   /** Count and decode one packet; true for TCP and UDP (the ones with a flow). */

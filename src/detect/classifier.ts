@@ -25,8 +25,6 @@ export interface Classifier {
   onFlowEnd(table: FlowTable, slot: number, reason: number): void;
   /** End of input: emit anything still pending. */
   finish(): void;
-  /** Packet time reached `now` without a packet for this classifier (decision timers). */
-  tick?(now: number): void;
 }
 
 /** A classifier that decides nothing (for capture-only runs and tests). */

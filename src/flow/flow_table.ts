@@ -255,8 +255,8 @@ export class FlowTable {
   }
 
   /**
-   * Let packet time reach `ts` without a packet of this table (a packet of
-   * another shard, or a quiet live link): expires idle flows once per second.
+   * Let packet time reach `ts` (called by {@linkcode track}; also usable
+   * when time passes without a packet): expires idle flows once per second.
    */
   advance(ts: number): void {
     if (ts <= this.now) return;
@@ -287,11 +287,20 @@ export class FlowTable {
     }
   }
 
-  /** End every flow (end of input or shutdown), oldest first. */
+  /**
+   * End every flow (end of input or shutdown) in the order of their flow
+   * numbers (first packets): the flow log's tail is then in input order.
+   */
   flush(): void {
+    const slots = new Int32Array(this.active);
+    let n = 0;
     for (let c = 0; c < TIMEOUT_CLASSES; c++) {
-      while (this.#head[c] >= 0) this.#end(this.#head[c], EndReason.SHUTDOWN);
+      for (let s = this.#head[c]; s >= 0; s = this.#i[s * REC_WORDS + W_NEXT]) slots[n++] = s;
     }
+    const ids = new Float64Array(n);
+    for (let i = 0; i < n; i++) ids[i] = this.#f[slots[i] * REC_F64 + F_ID];
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => ids[a] - ids[b]);
+    for (const i of order) this.#end(slots[i], EndReason.SHUTDOWN);
   }
 
   /**
@@ -460,8 +469,8 @@ export class FlowTable {
     this.dir = flipped ? 1 : 0;
     const fb = s * REC_F64;
     // The flow's number: its first packet's number in the input (as in
-    // Wireshark's frame.number), so it is the same however the flows are
-    // sharded; a running count when the packet has none.
+    // Wireshark's frame.number), so a flow can be found in the capture; a
+    // running count when the packet has none.
     this.total++;
     this.#f[fb + F_ID] = p.frame > 0 ? p.frame : this.total;
     this.#f[fb + F_FIRST] = p.ts;
