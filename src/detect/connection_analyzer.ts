@@ -95,7 +95,8 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
   #helloSeen = false;
   #snapCut = false; // bytes cut by the snaplen: sizes only
   #socks: SocksHandshake | undefined;
-  #scan: TlsRecordScanner[] | undefined;
+  #scan0: TlsRecordScanner | undefined; // TLS records client → server
+  #scan1: TlsRecordScanner | undefined; // … and server → client
   #msgs: TlsMessages | undefined;
   #ssh: BurstPatternDetector | undefined; // SSH, or TLS whose bytes were cut by the snaplen
   #stage: number = Stage.NONE;
@@ -196,7 +197,7 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
   release(): void {
     this.#stream = undefined;
     this.#head = undefined;
-    this.#scan = undefined;
+    this.#scan0 = this.#scan1 = undefined;
     this.#socks = undefined;
     this.#ssh = undefined;
   }
@@ -464,12 +465,13 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
         }
       }
     }
-    if (this.#scan === undefined) {
-      this.#scan = [new TlsRecordScanner(SCANNER_RECORDS), new TlsRecordScanner(SCANNER_RECORDS)];
-      this.#scan[0].captureHandshake();
+    if (this.#scan0 === undefined) {
+      this.#scan0 = new TlsRecordScanner(SCANNER_RECORDS);
+      this.#scan1 = new TlsRecordScanner(SCANNER_RECORDS);
+      this.#scan0.captureHandshake();
       this.#msgs = new TlsMessages();
     }
-    const sc = this.#scan[dir];
+    const sc = dir === 0 ? this.#scan0 : this.#scan1!;
     const before = sc.count;
     sc.feed(b, off, len);
     if (dir === 0 && !this.#helloSeen && sc.handshakeReady) {
