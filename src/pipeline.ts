@@ -92,6 +92,7 @@ export class Pipeline {
           hashes[i] = this.#decode(raws[i], p) ? flowHash(p) : 0;
         }
         this.flows.prefetch(hashes, n);
+        this.#classifier.prefetch?.(this.flows, this.flows.prefetched, n);
         for (let i = 0; i < n; i++) {
           if (hashes[i] !== 0) this.#track(raws[i], pkts[i], hashes[i]);
         }

@@ -25,6 +25,12 @@ export interface Classifier {
   onFlowEnd(table: FlowTable, slot: number, reason: number): void;
   /** End of input: emit anything still pending. */
   finish(): void;
+  /**
+   * Optional hint before a batch is processed: the slots the flow table
+   * found for its `n` packets (−1: none yet); may touch per-flow state so
+   * its cache misses overlap. Must change nothing.
+   */
+  prefetch?(table: FlowTable, slots: Int32Array, n: number): void;
 }
 
 /** A classifier that decides nothing (for capture-only runs and tests). */

@@ -88,6 +88,7 @@ export class SoftEtherClassifier implements Classifier {
   readonly #pending: ConnectionAnalyzer[] = [];
   #earliest = Infinity; // no pending deadline before this packet time
   #table: FlowTable | undefined;
+  #sink = 0; // keeps the prefetch loads observable
 
   /**
    * Creates the classifier; `emit` receives the alerts. At most
@@ -137,6 +138,19 @@ export class SoftEtherClassifier implements Classifier {
       an.verdict = Verdict.NOT_SOFTETHER;
     }
     this.#after(table, slot, an, p.ts);
+  }
+
+  /** Touch the analyzers of a batch's inspected flows (see {@linkcode Classifier.prefetch}). */
+  prefetch(table: FlowTable, slots: Int32Array, n: number): void {
+    const analyzers = table.analyzer;
+    let acc = 0;
+    for (let i = 0; i < n; i++) {
+      const s = slots[i];
+      if (s >= 0 && table.mark(s) === INSPECTING) {
+        acc += (analyzers[s] as ConnectionAnalyzer).touch();
+      }
+    }
+    this.#sink ^= acc;
   }
 
   /** Flow end: decide what is still open, release the analyzer. */

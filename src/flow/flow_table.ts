@@ -214,21 +214,33 @@ export class FlowTable {
    */
   prefetch(hashes: Int32Array, n: number): void {
     const idx = this.#index, mask = this.#mask, w = this.#w;
+    if (n > this.prefetched.length) this.prefetched = new Int32Array(n);
+    const found = this.prefetched;
     let acc = 0;
     for (let i = 0; i < n; i++) acc += idx[((hashes[i] & mask) << 1) + 1];
     let fresh = this.#freeTop;
     for (let i = 0; i < n; i++) {
       const h = hashes[i];
+      found[i] = -1;
       if (h === 0) continue;
       const e = idx[((h & mask) << 1) + 1];
       let b: number;
-      if (e !== 0) b = (e - 1) * REC_WORDS;
-      else if (fresh > 0) b = this.#free[--fresh] * REC_WORDS;
+      if (e !== 0) {
+        b = (e - 1) * REC_WORDS;
+        found[i] = e - 1;
+      } else if (fresh > 0) b = this.#free[--fresh] * REC_WORDS;
       else continue;
       acc += w[b] + w[b + 16];
     }
     this.#sink ^= acc;
   }
+
+  /**
+   * After {@linkcode prefetch}: for each packet of the batch, the slot of the
+   * first flow its index probe met (−1 for none): most often its own flow,
+   * a hint for prefetching what the classifier keeps per flow.
+   */
+  prefetched: Int32Array = new Int32Array(64);
 
   /**
    * Find or create the flow of a decoded TCP or UDP packet, update its
