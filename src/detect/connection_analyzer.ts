@@ -199,7 +199,8 @@ export class ConnectionAnalyzer implements StreamConsumer, MessageSink {
    * batch's cache misses overlap; returns a value only to keep the reads.
    */
   touch(): number {
-    let x = this.inspectedBytes;
+    // Fields from the start, middle and end of this (large) object.
+    let x = this.verdict + this.inspectedBytes + this.#stage + this.#closedTs;
     if (this.#stream !== undefined) x += this.#stream.touch();
     if (this.#scan0 !== undefined) x += this.#scan0.count + this.#scan1!.count;
     if (this.#msgs !== undefined) x += this.#msgs.ticketRecords;
