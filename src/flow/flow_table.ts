@@ -299,20 +299,11 @@ export class FlowTable {
     }
   }
 
-  /**
-   * End every flow (end of input or shutdown) in the order of their flow
-   * numbers (first packets): the flow log's tail is then in input order.
-   */
+  /** End every flow (end of input or shutdown), oldest first within each timeout class. */
   flush(): void {
-    const slots = new Int32Array(this.active);
-    let n = 0;
     for (let c = 0; c < TIMEOUT_CLASSES; c++) {
-      for (let s = this.#head[c]; s >= 0; s = this.#i[s * REC_WORDS + W_NEXT]) slots[n++] = s;
+      while (this.#head[c] >= 0) this.#end(this.#head[c], EndReason.SHUTDOWN);
     }
-    const ids = new Float64Array(n);
-    for (let i = 0; i < n; i++) ids[i] = this.#f[slots[i] * REC_F64 + F_ID];
-    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => ids[a] - ids[b]);
-    for (const i of order) this.#end(slots[i], EndReason.SHUTDOWN);
   }
 
   /**
