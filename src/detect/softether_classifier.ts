@@ -146,9 +146,9 @@ export class SoftEtherClassifier implements Classifier {
     let acc = 0;
     for (let i = 0; i < n; i++) {
       const s = slots[i];
-      if (s >= 0 && table.mark(s) === INSPECTING) {
-        acc += (analyzers[s] as ConnectionAnalyzer).touch();
-      }
+      if (s < 0 || table.mark(s) !== INSPECTING) continue;
+      const an = analyzers[s]; // a hint must never throw: checked, not assumed
+      if (an !== undefined) acc += (an as ConnectionAnalyzer).touch();
     }
     this.#sink ^= acc;
   }
