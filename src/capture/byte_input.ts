@@ -142,16 +142,39 @@ export abstract class ByteInput {
   }
 }
 
-/** A plain (uncompressed) file read with synchronous reads. */
+/**
+ * Bytes of an unfinished record carried over to the front of the next buffer
+ * (larger records move to a buffer of their own, counted in `grows`).
+ */
+const CARRY_MAX = 128 * 1024;
+
+/**
+ * A plain (uncompressed) file or pipe, read ahead: while the packets of one
+ * buffer are analysed, the next buffer-full is being read by an
+ * asynchronous read, which Deno performs on another thread — the kernel's
+ * copy out of the page cache overlaps the analysis instead of preceding it.
+ * Two buffers alternate; each starts with a carry area where the unfinished
+ * record at the end of the previous buffer is copied, so every record is
+ * parsed in place in one buffer.
+ */
 class PlainByteInput extends ByteInput {
   #file: Deno.FsFile | null;
   #read: number;
+  readonly #chunk: number;
+  #spare: Uint8Array;
+  #ahead: Promise<number | null> | null = null; // read in flight into #spare
 
   constructor(path: string, size: number, bufferSize: number, file: Deno.FsFile, head: Uint8Array) {
-    super(path, size, Math.max(bufferSize, head.length), false);
+    const chunk = Math.max(MIN_BUFFER_SIZE, bufferSize | 0);
+    super(path, size, CARRY_MAX + chunk, false);
+    this.#chunk = chunk;
+    this.#spare = new Uint8Array(CARRY_MAX + chunk);
     this.#file = file;
-    this.buf.set(head);
-    this.end = head.length;
+    // The stream starts at the end of the carry area (base: offset of buf[0]).
+    this.buf.set(head, CARRY_MAX);
+    this.pos = CARRY_MAX;
+    this.end = CARRY_MAX + head.length;
+    this.base = -CARRY_MAX;
     this.#read = head.length;
   }
 
@@ -159,28 +182,98 @@ class PlainByteInput extends ByteInput {
     return this.#read;
   }
 
+  /**
+   * Takes the buffer-full read ahead (reading it now the first time), puts
+   * the unconsumed tail in front of it, reads on synchronously only when one
+   * record needs more than that, and starts reading the next buffer-full.
+   */
+  override async fill(need = 0): Promise<boolean> {
+    if (this.eof) return false;
+    if (this.#ahead === null) this.#readAhead();
+    let n: number | null;
+    try {
+      n = await this.#ahead;
+    } catch (e) {
+      this.failure = `read error: ${(e as Error).message}`;
+      n = null;
+    }
+    this.#ahead = null;
+    if (n === null) {
+      this.eof = true;
+      return false;
+    }
+    this.#read += n;
+    const tail = this.end - this.pos;
+    const fresh = this.#spare;
+    const normal = CARRY_MAX + this.#chunk;
+    if (tail <= CARRY_MAX) {
+      fresh.set(this.buf.subarray(this.pos, this.end), CARRY_MAX - tail);
+      const old = this.buf;
+      this.base += this.pos - (CARRY_MAX - tail);
+      this.#use(fresh, CARRY_MAX - tail, CARRY_MAX + n);
+      this.#spare = old.length === normal ? old : new Uint8Array(normal);
+    } else {
+      // A record larger than the carry area: a buffer of its own.
+      const big = new Uint8Array(tail + n + this.#chunk);
+      big.set(this.buf.subarray(this.pos, this.end));
+      big.set(fresh.subarray(CARRY_MAX, CARRY_MAX + n), tail);
+      this.base += this.pos;
+      this.#use(big, 0, tail + n);
+      this.grows++;
+    }
+    // One record longer than a buffer-full: read on, synchronously, into this buffer.
+    while (this.end - this.pos < need && !this.eof) this.#readNow(need);
+    if (!this.eof) this.#readAhead();
+    return true;
+  }
+
   protected read(): void {
+    // Not used: fill() is overridden.
+  }
+
+  #use(buf: Uint8Array, pos: number, end: number): void {
+    this.buf = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.pos = pos;
+    this.end = end;
+  }
+
+  #readAhead(): void {
+    const file = this.#file;
+    if (file === null) {
+      this.#ahead = Promise.resolve(null);
+      return;
+    }
+    const p = file.read(this.#spare.subarray(CARRY_MAX, CARRY_MAX + this.#chunk));
+    p.catch(() => {}); // a read cut short by close() is never awaited
+    this.#ahead = p;
+  }
+
+  #readNow(need: number): void {
     const file = this.#file;
     if (file === null) {
       this.eof = true;
       return;
     }
-    const buf = this.buf;
-    while (this.end < buf.length) {
-      let n: number | null;
-      try {
-        n = file.readSync(buf.subarray(this.end));
-      } catch (e) {
-        this.failure = `read error: ${(e as Error).message}`;
-        n = null;
-      }
-      if (n === null) {
-        this.eof = true;
-        return;
-      }
-      this.end += n;
-      this.#read += n;
+    if (this.end === this.buf.length) {
+      const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.pos + need));
+      bigger.set(this.buf.subarray(0, this.end));
+      this.#use(bigger, this.pos, this.end);
+      this.grows++;
     }
+    let n: number | null;
+    try {
+      n = file.readSync(this.buf.subarray(this.end));
+    } catch (e) {
+      this.failure = `read error: ${(e as Error).message}`;
+      n = null;
+    }
+    if (n === null) {
+      this.eof = true;
+      return;
+    }
+    this.end += n;
+    this.#read += n;
   }
 
   close(): void {

@@ -188,5 +188,6 @@ Deno.test("pcap: packets are delivered in place in the reused buffer", async () 
   } while (await src.refill());
   src.close();
   strictEqual(bufs.size, 1);
-  deepStrictEqual(offsets, Array.from({ length: 10 }, (_, i) => 24 + 16 + i * 76));
+  // Back to back in that buffer, as in the file (where the file starts in it is the reader's choice).
+  deepStrictEqual(offsets.map((o) => o - offsets[0]), Array.from({ length: 10 }, (_, i) => i * 76));
 });
