@@ -1,5 +1,6 @@
-import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
 import { MemorySink } from "../../src/capture/byte_sink.ts";
+import { CaptureFileError } from "../../src/capture/errors.ts";
 import { openCaptureFiles } from "../../src/capture/file_source.ts";
 import type { PcapReader } from "../../src/capture/pcap_reader.ts";
 import { PcapWriter } from "../../src/capture/pcap_writer.ts";
@@ -190,4 +191,28 @@ Deno.test("pcap: packets are delivered in place in the reused buffer", async () 
   strictEqual(bufs.size, 1);
   // Back to back in that buffer, as in the file (where the file starts in it is the reader's choice).
   deepStrictEqual(offsets.map((o) => o - offsets[0]), Array.from({ length: 10 }, (_, i) => i * 76));
+});
+
+Deno.test("pcap: records larger than the read-ahead carry area (128 KB), truncated or whole", async () => {
+  const sink = new MemorySink();
+  const w = new PcapWriter(sink);
+  const sizes: number[] = [];
+  for (let i = 0; i < 60; i++) sizes.push(i % 7 === 3 ? 131072 + 1000 * i : 60 + i * 13);
+  sizes.push(262144);
+  sizes.forEach((n, i) => w.writeFrame(frame(n, i), T0, i));
+  w.close();
+  const bytes = sink.bytes();
+  for (const bufferSize of [4096, 65536, 1 << 20]) {
+    const r = await readAll([tempFile(bytes)], { bufferSize });
+    strictEqual(r.error, null, `buffer ${bufferSize}`);
+    deepStrictEqual(r.packets.map((p) => p.capLen), sizes, `buffer ${bufferSize}`);
+    for (let i = 0; i < sizes.length; i++) {
+      if (sizes[i] > 131072) deepStrictEqual(r.packets[i].data, Array.from(frame(sizes[i], i)));
+    }
+    // Cut inside the last (largest) record: everything before it, then the truncation.
+    const cut = await readAll([tempFile(bytes.subarray(0, bytes.length - 1000))], { bufferSize });
+    strictEqual(cut.packets.length, sizes.length - 1, `cut, buffer ${bufferSize}`);
+    ok(cut.error instanceof CaptureFileError);
+    match(cut.error.message, /is truncated at byte \d+ \(packet data cut short\)/);
+  }
 });
