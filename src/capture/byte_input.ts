@@ -17,8 +17,11 @@
 
 import { CaptureFileError } from "./errors.ts";
 
-/** Default size of the read buffer, in bytes. */
-export const DEFAULT_BUFFER_SIZE = 1 << 20;
+/**
+ * Default size of a read (one buffer-full), in bytes: 4 MiB measured best
+ * with read-ahead (fewer asynchronous reads than 1 MiB; 8 MiB no faster).
+ */
+export const DEFAULT_BUFFER_SIZE = 4 << 20;
 
 /** Smallest read buffer accepted, in bytes (smaller requests are raised to it). */
 export const MIN_BUFFER_SIZE = 4096;

@@ -37,7 +37,7 @@ import type { PacketSource, RawPacket } from "./raw_packet.ts";
 
 /** Options of {@linkcode openCaptureFiles}. */
 export interface OpenCaptureOptions {
-  /** Size of the reused read buffer in bytes (default 1 MiB; grows only for bigger records). */
+  /** Bytes per read of a plain file (default 4 MiB); gzip input is decompressed in buffers of this size. */
   bufferSize?: number;
 }
 
