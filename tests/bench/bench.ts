@@ -699,6 +699,10 @@ async function main(): Promise<number> {
       `+ flow table ${mpps(best.packets / lay[2])})`,
   );
   console.log(
+    "  (file reads run ahead on Deno's I/O thread and overlap each pass's work: a layer's " +
+      "figure is the difference of two passes' wall times)",
+  );
+  console.log(
     `  peak RSS (VmHWM) of that process: ${mb(off.vmHWM as number)} ` +
       `(warm-up + ${runs} runs, each with a fresh ${maxFlows}-flow table)`,
   );
