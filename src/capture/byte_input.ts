@@ -1,16 +1,17 @@
 /**
  * Buffered byte input for the offline capture readers.
  *
- * A {@linkcode ByteInput} is one reusable window `buf[pos .. end)` over the
- * bytes of a capture file (decompressed, for gzip). The format readers parse
- * records in place at `pos` and advance it; {@linkcode ByteInput.fill} moves
- * the unconsumed tail to the front of the buffer and appends more input. The
- * buffer is replaced only when a record is bigger than it (rare, counted in
+ * A {@linkcode ByteInput} is a window `buf[pos .. end)` over the bytes of a
+ * capture file (decompressed, for gzip). The format readers parse records in
+ * place at `pos` and advance it; {@linkcode ByteInput.fill} keeps the
+ * unconsumed tail (an unfinished record) in front of more input. A record
+ * bigger than a buffer gets a buffer of its own (rare, counted in
  * {@linkcode ByteInput.grows}).
  *
- * Plain files are read with synchronous reads (one per buffer); gzip files go
- * through a streaming `DecompressionStream("gzip")`, which is why filling is
- * asynchronous.
+ * Plain files and pipes are read ahead (two alternating buffers; the next
+ * one is read asynchronously, on Deno's I/O thread, while the current one is
+ * analysed); gzip files go through a streaming `DecompressionStream("gzip")`
+ * into one buffer. Either way filling is asynchronous.
  *
  * @module
  */

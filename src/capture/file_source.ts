@@ -5,8 +5,8 @@
  * The format is detected from the magic number, never from the file name.
  * Reading follows the {@linkcode PacketSource} contract: `next` parses
  * records in place in one reused buffer (no allocation per packet) and
- * `refill` reads the next buffer-full (synchronous file reads, or one
- * decompressed chunk for gzip).
+ * `refill` moves on to the next buffer-full (read ahead for plain files,
+ * decompressed for gzip); a packet's bytes stay valid until then.
  *
  * ```ts
  * const src = await openCaptureFiles(["a.pcap", "b.pcapng.gz"]);
