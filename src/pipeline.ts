@@ -5,8 +5,7 @@
  * @module
  */
 
-import type { PacketSource } from "./capture/raw_packet.ts";
-import { RawPacket } from "./capture/raw_packet.ts";
+import { type PacketSource, RawPacket } from "./capture/raw_packet.ts";
 import { Decoder, DecodeResult } from "./decode/decoder.ts";
 import { DecodedPacket, IpProto } from "./decode/packet.ts";
 import { Weirds } from "./decode/weirds.ts";
@@ -91,8 +90,8 @@ export class Pipeline {
           const p = pkts[i];
           hashes[i] = this.#decode(raws[i], p) ? flowHash(p) : 0;
         }
-        this.flows.prefetch(hashes, n);
-        this.#classifier.prefetch?.(this.flows, this.flows.prefetched, n);
+        const slots = this.flows.prefetch(hashes, n);
+        this.#classifier.prefetch?.(this.flows, slots, n);
         for (let i = 0; i < n; i++) {
           if (hashes[i] !== 0) this.#track(raws[i], pkts[i], hashes[i]);
         }

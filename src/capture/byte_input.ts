@@ -80,40 +80,15 @@ export abstract class ByteInput {
   /** Bytes of the file on disk read so far (compressed bytes for gzip). */
   abstract get rawBytesRead(): number;
 
-  /** Appends input at `end` until the buffer is full or the input ends. */
-  protected abstract read(): Promise<void> | void;
-
   /** Releases the file handle; safe to call twice. */
   abstract close(): void;
 
   /**
-   * Moves the unconsumed tail to the front, grows the buffer when `need`
-   * (bytes wanted from `pos`) exceeds it, and reads more input.
-   * Resolves false when the input is exhausted and no byte could be added.
+   * Keeps the unconsumed tail (bytes from `pos`) in front of more input,
+   * with room for `need` bytes from `pos`. Resolves false when the input is
+   * exhausted and no byte could be added.
    */
-  async fill(need = 0): Promise<boolean> {
-    const tail = this.end - this.pos;
-    if (this.pos > 0) {
-      if (tail > 0) this.buf.copyWithin(0, this.pos, this.end);
-      this.base += this.pos;
-      this.pos = 0;
-      this.end = tail;
-    }
-    if (need > this.buf.length) {
-      let size = this.buf.length * 2;
-      while (size < need) size *= 2;
-      const bigger = new Uint8Array(size);
-      bigger.set(this.buf.subarray(0, tail));
-      this.buf = bigger;
-      this.view = new DataView(bigger.buffer);
-      this.grows++;
-    }
-    if (this.eof) return false;
-    if (this.end === this.buf.length) return true; // full already: nothing to add
-    const before = this.end;
-    await this.read();
-    return this.end > before;
-  }
+  abstract fill(need?: number): Promise<boolean>;
 
   /** Fills until at least `n` bytes are buffered from `pos`; false if the input ends first. */
   async ensure(n: number): Promise<boolean> {
@@ -203,8 +178,7 @@ class PlainByteInput extends ByteInput {
     try {
       n = await this.#ahead;
     } catch (e) {
-      this.failure = `read error: ${(e as Error).message}`;
-      n = null;
+      n = this.#failed(e);
     }
     this.#ahead = null;
     if (n === null) {
@@ -236,8 +210,10 @@ class PlainByteInput extends ByteInput {
     return true;
   }
 
-  protected read(): void {
-    // Not used: fill() is overridden.
+  /** A read failed: keep the reason (reported once the bytes before it are consumed); no bytes. */
+  #failed(e: unknown): null {
+    this.failure = `read error: ${(e as Error).message}`;
+    return null;
   }
 
   #use(buf: Uint8Array, pos: number, end: number): void {
@@ -274,8 +250,7 @@ class PlainByteInput extends ByteInput {
     try {
       n = file.readSync(this.buf.subarray(this.end));
     } catch (e) {
-      this.failure = `read error: ${(e as Error).message}`;
-      n = null;
+      n = this.#failed(e);
     }
     if (n === null) {
       this.eof = true;
@@ -358,7 +333,37 @@ class GzipByteInput extends ByteInput {
     return this.#read;
   }
 
-  protected async read(): Promise<void> {
+  /**
+   * Moves the unconsumed tail to the front, grows the buffer when `need`
+   * (bytes wanted from `pos`) exceeds it, and reads more input.
+   * Resolves false when the input is exhausted and no byte could be added.
+   */
+  override async fill(need = 0): Promise<boolean> {
+    const tail = this.end - this.pos;
+    if (this.pos > 0) {
+      if (tail > 0) this.buf.copyWithin(0, this.pos, this.end);
+      this.base += this.pos;
+      this.pos = 0;
+      this.end = tail;
+    }
+    if (need > this.buf.length) {
+      let size = this.buf.length * 2;
+      while (size < need) size *= 2;
+      const bigger = new Uint8Array(size);
+      bigger.set(this.buf.subarray(0, tail));
+      this.buf = bigger;
+      this.view = new DataView(bigger.buffer);
+      this.grows++;
+    }
+    if (this.eof) return false;
+    if (this.end === this.buf.length) return true; // full already: nothing to add
+    const before = this.end;
+    await this.#readMore();
+    return this.end > before;
+  }
+
+  /** Appends decompressed input at `end` until the buffer is full or the input ends. */
+  async #readMore(): Promise<void> {
     const buf = this.buf;
     while (this.end < buf.length) {
       let chunk = this.#pending;

@@ -164,6 +164,7 @@ export class FlowTable {
   readonly #free: Int32Array;
   #freeTop: number;
   #sink = 0; // keeps the prefetch loads observable
+  #found = new Int32Array(64); // prefetch's result
   #onEnd: FlowEndHandler = () => {};
   readonly #weirds: Weirds;
 
@@ -209,13 +210,15 @@ export class FlowTable {
   /**
    * Bring the index lines and records of `n` upcoming packets into cache
    * (`hashes[i]` from {@linkcode flowHash}; 0 entries are skipped), plus the
-   * records new flows would take. Changes nothing: a hint, never needed for
-   * correctness.
+   * records new flows would take. Changes no flow: a hint, never needed for
+   * correctness. Returns, per packet, the slot of the first flow its index
+   * probe met (−1 for none; most often its own flow), valid until the next
+   * call: a hint for prefetching what the classifier keeps per flow.
    */
-  prefetch(hashes: Int32Array, n: number): void {
+  prefetch(hashes: Int32Array, n: number): Int32Array {
     const idx = this.#index, mask = this.#mask, w = this.#w;
-    if (n > this.prefetched.length) this.prefetched = new Int32Array(n);
-    const found = this.prefetched;
+    if (n > this.#found.length) this.#found = new Int32Array(n);
+    const found = this.#found;
     let acc = 0;
     for (let i = 0; i < n; i++) acc += idx[((hashes[i] & mask) << 1) + 1];
     let fresh = this.#freeTop;
@@ -233,14 +236,8 @@ export class FlowTable {
       acc += w[b] + w[b + 16];
     }
     this.#sink ^= acc;
+    return found;
   }
-
-  /**
-   * After {@linkcode prefetch}: for each packet of the batch, the slot of the
-   * first flow its index probe met (−1 for none): most often its own flow,
-   * a hint for prefetching what the classifier keeps per flow.
-   */
-  prefetched: Int32Array = new Int32Array(64);
 
   /**
    * Find or create the flow of a decoded TCP or UDP packet, update its
@@ -250,7 +247,7 @@ export class FlowTable {
    */
   track(p: DecodedPacket, h: number = flowHash(p)): number {
     const ts = p.ts;
-    if (ts > this.now) this.advance(ts);
+    if (ts > this.now) this.#advance(ts);
     let slot = this.#find(p, h);
     this.created = slot < 0;
     if (slot < 0) slot = this.#create(p, h);
@@ -266,12 +263,8 @@ export class FlowTable {
     return slot;
   }
 
-  /**
-   * Let packet time reach `ts` (called by {@linkcode track}; also usable
-   * when time passes without a packet): expires idle flows once per second.
-   */
-  advance(ts: number): void {
-    if (ts <= this.now) return;
+  /** Packet time reaches `ts` (later than `now`): expire idle flows once per second. */
+  #advance(ts: number): void {
     const before = this.now;
     this.now = ts;
     if (Math.floor(ts) !== Math.floor(before)) this.expire(ts);

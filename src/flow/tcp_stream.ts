@@ -38,17 +38,10 @@ export class TcpStream {
   #started = 0;
   #held: [Held[], Held[]] | undefined;
   #heldBytes = 0;
-  #gap0 = 0;
-  #gap1 = 0;
 
   /** One field of the stream (for prefetching: the object's cache line). */
   touch(): number {
     return this.#started;
-  }
-
-  /** Bytes declared missing so far in direction `dir`. */
-  gapBytes(dir: number): number {
-    return dir === 0 ? this.#gap0 : this.#gap1;
   }
 
   #nextOf(dir: number): number {
@@ -58,11 +51,6 @@ export class TcpStream {
   #setNext(dir: number, seq: number): void {
     if (dir === 0) this.#next0 = seq;
     else this.#next1 = seq;
-  }
-
-  #addGap(dir: number, n: number): void {
-    if (dir === 0) this.#gap0 += n;
-    else this.#gap1 += n;
   }
 
   /**
@@ -113,7 +101,6 @@ export class TcpStream {
         const first = h[0];
         const missing = (first.seq - this.#nextOf(dir)) | 0;
         if (missing > 0) {
-          this.#addGap(dir, missing);
           out.gap(dir, missing, ts);
           this.#setNext(dir, first.seq);
         }
@@ -134,7 +121,6 @@ export class TcpStream {
     const have = capLen < 0 ? 0 : capLen > len ? len : capLen;
     if (have > 0) out.data(dir, buf, off, have, ts);
     if (have < len) {
-      this.#addGap(dir, len - have);
       out.gap(dir, len - have, ts);
     }
     this.#setNext(dir, (this.#nextOf(dir) + len) >>> 0);
@@ -158,7 +144,6 @@ export class TcpStream {
     ) {
       // Cannot hold: give up on the hole and continue from this segment.
       const missing = (seq - this.#nextOf(dir)) | 0;
-      this.#addGap(dir, missing);
       out.gap(dir, missing, ts);
       this.#setNext(dir, seq);
       this.#deliver(dir, buf, off, len, capLen, ts, out);
