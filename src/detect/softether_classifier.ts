@@ -164,13 +164,8 @@ export class SoftEtherClassifier implements Classifier {
       an.verdict = Verdict.NOT_SOFTETHER;
     }
     this.#after(table, slot, an, table.lastSeen(slot));
-    if (table.mark(slot) === INSPECTING) {
-      // Not dismissed by that last decision (#dismiss releases and counts
-      // itself): release here, once.
-      this.#live--;
-      this.stats.inspectedBytes += an.inspectedBytes;
-      table.setMark(slot, GAVE_UP);
-    }
+    // Not dismissed by that last decision (which releases it itself): release once.
+    if (table.mark(slot) === INSPECTING) this.#release(table, slot, an);
     if (an.event !== undefined) {
       this.#sessions.ended(an.event, table.lastSeen(slot));
       this.#sessions.sweep(table.lastSeen(slot));
@@ -273,9 +268,14 @@ export class SoftEtherClassifier implements Classifier {
 
   #dismiss(table: FlowTable, slot: number, an: ConnectionAnalyzer): void {
     this.#unpend(an);
+    this.stats.dismissed++;
+    this.#release(table, slot, an);
+  }
+
+  /** Detach the analyzer from its flow (counted out of the live ones, once). */
+  #release(table: FlowTable, slot: number, an: ConnectionAnalyzer): void {
     table.setMark(slot, GAVE_UP);
     table.analyzer[slot] = undefined;
-    this.stats.dismissed++;
     this.stats.inspectedBytes += an.inspectedBytes;
     this.#live--;
   }
