@@ -5,7 +5,7 @@ import { CaptureFileError } from "../src/capture/errors.ts";
 import { RawPacket } from "../src/capture/raw_packet.ts";
 import { SoftEtherClassifier } from "../src/detect/softether_classifier.ts";
 import { flowRecord } from "../src/flow/flow_record.ts";
-import type { DetectionEvent } from "../src/output/event.ts";
+import type { DetectionEvent } from "../src/detect/event.ts";
 import { BATCH, Pipeline } from "../src/pipeline.ts";
 
 const FILE = fileURLToPath(new URL("../testdata/golden/direct_443.pcap", import.meta.url));

@@ -8,7 +8,7 @@
  */
 
 import { CaptureDeviceError, CaptureFileError } from "../capture/errors.ts";
-import { SinkError } from "../output/event.ts";
+import { SinkError } from "../output/sink.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** Exit code and one-line message of an error. */

@@ -11,7 +11,7 @@
 import { BatchSource } from "../capture/batch_source.ts";
 import { LiveCapture } from "../capture/live.ts";
 import type { SoftEtherClassifier } from "../detect/softether_classifier.ts";
-import type { AlertSink } from "../output/event.ts";
+import type { AlertSink } from "../output/sink.ts";
 import type { Pipeline } from "../pipeline.ts";
 import { deviceLabel, listDevices } from "../../ffi/devices.ts";
 import type { Options } from "./args.ts";

@@ -6,7 +6,7 @@
  */
 
 import { DedupSink } from "../output/dedup.ts";
-import type { AlertSink } from "../output/event.ts";
+import type { AlertSink } from "../output/sink.ts";
 import { JsonLinesSink } from "../output/json_log.ts";
 import { MultiSink } from "../output/multi_sink.ts";
 import { SyslogSink } from "../output/syslog.ts";

@@ -8,7 +8,7 @@
 
 import type { DecodedPacket } from "../decode/packet.ts";
 import type { FlowTable } from "../flow/flow_table.ts";
-import type { DetectionEvent } from "../output/event.ts";
+import type { DetectionEvent } from "./event.ts";
 
 /** Receives detection events. */
 export type EmitFn = (ev: DetectionEvent) => void;

@@ -9,7 +9,7 @@
 
 import type { DecodedPacket } from "../decode/packet.ts";
 import { type StreamConsumer, TcpStream } from "../flow/tcp_stream.ts";
-import type { DetectionEvent, Target, Variant } from "../output/event.ts";
+import type { DetectionEvent, Target, Variant } from "./event.ts";
 import {
   parseConnectRequest,
   parseConnectResponse,

@@ -7,8 +7,8 @@
 
 import { addressToBytes, addressToString } from "../decode/packet.ts";
 import type { FlowTable } from "../flow/flow_table.ts";
-import { communityId } from "../output/community_id.ts";
-import type { DetectionEvent } from "../output/event.ts";
+import { communityId } from "../flow/community_id.ts";
+import type { DetectionEvent } from "./event.ts";
 import { type ConnectionAnalyzer, Verdict } from "./connection_analyzer.ts";
 
 const cw = new Uint32Array(4);

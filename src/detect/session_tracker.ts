@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { DetectionEvent } from "../output/event.ts";
+import type { DetectionEvent } from "./event.ts";
 
 /** How long (s of packet time) a finished session still absorbs extra connections. */
 export const SESSION_LINGER = 120;

@@ -18,7 +18,7 @@ import type { Classifier, EmitFn } from "./classifier.ts";
 import { ConnectionAnalyzer, Verdict } from "./connection_analyzer.ts";
 import { buildEvent } from "./event_builder.ts";
 import { Fold, SessionTracker } from "./session_tracker.ts";
-import type { DetectionEvent } from "../output/event.ts";
+import type { DetectionEvent } from "./event.ts";
 
 /** Give up on a connection that showed no SoftEther layer within this many payload bytes. */
 const MAX_INSPECT_BYTES = 64 * 1024;

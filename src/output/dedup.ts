@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { AlertSink, DetectionEvent } from "./event.ts";
+import type { DetectionEvent } from "../detect/event.ts";
+import type { AlertSink } from "./sink.ts";
 
 /** Default suppression window: 300 seconds of packet time. */
 export const DEFAULT_DEDUP_WINDOW = 300;

@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { AlertSink, DetectionEvent } from "./event.ts";
+import type { DetectionEvent } from "../detect/event.ts";
+import type { AlertSink } from "./sink.ts";
 import { LineFile } from "./line_file.ts";
 import { formatIsoMicros } from "./timestamp.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { SinkError } from "./event.ts";
+import { SinkError } from "./sink.ts";
 
 const encoder = new TextEncoder();
 

@@ -5,8 +5,9 @@
  * @module
  */
 
-import type { AlertSink, DetectionEvent } from "./event.ts";
-import { SinkError } from "./event.ts";
+import type { DetectionEvent } from "../detect/event.ts";
+import type { AlertSink } from "./sink.ts";
+import { SinkError } from "./sink.ts";
 
 /** Several sink failures from one call, as one error whose message joins theirs with "; ". */
 export class MultiSinkError extends SinkError {

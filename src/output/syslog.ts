@@ -7,8 +7,9 @@
  * @module
  */
 
-import type { AlertSink, DetectionEvent } from "./event.ts";
-import { SinkError } from "./event.ts";
+import type { DetectionEvent } from "../detect/event.ts";
+import type { AlertSink } from "./sink.ts";
+import { SinkError } from "./sink.ts";
 import {
   DEFAULT_ENTERPRISE_ID,
   DEFAULT_FACILITY,

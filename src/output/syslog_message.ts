@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { DetectionEvent } from "./event.ts";
+import type { DetectionEvent } from "../detect/event.ts";
 import { round3 } from "./json_log.ts";
 import { formatAlertMessage, formatEndpoint } from "./text_log.ts";
 import { formatIsoMicros, type UtcOffset, wallClock } from "./timestamp.ts";

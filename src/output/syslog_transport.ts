@@ -8,7 +8,7 @@
 
 import dgram from "node:dgram";
 import net from "node:net";
-import { SinkError } from "./event.ts";
+import { SinkError } from "./sink.ts";
 import { errorReason } from "./line_file.ts";
 import { unixDatagramAvailable, UnixDatagramSocket, UnixSocketError } from "./unix_datagram.ts";
 import { formatSyslogTarget, type SyslogTarget } from "./syslog_target.ts";

@@ -9,8 +9,9 @@
  * @module
  */
 
-import type { AlertSink, DetectionEvent, Endpoint } from "./event.ts";
-import { SinkError } from "./event.ts";
+import type { DetectionEvent, Endpoint } from "../detect/event.ts";
+import type { AlertSink } from "./sink.ts";
+import { SinkError } from "./sink.ts";
 import { errorReason, LineFile, writeAllSync } from "./line_file.ts";
 import { formatAlertTime, type UtcOffset } from "./timestamp.ts";
 

@@ -52,7 +52,7 @@ import { Decoder, DecodeResult } from "../../src/decode/decoder.ts";
 import { Weirds } from "../../src/decode/weirds.ts";
 import { NullClassifier } from "../../src/detect/classifier.ts";
 import { SoftEtherClassifier } from "../../src/detect/softether_classifier.ts";
-import type { DetectionEvent } from "../../src/output/event.ts";
+import type { DetectionEvent } from "../../src/detect/event.ts";
 import { Pipeline } from "../../src/pipeline.ts";
 import {
   describe,

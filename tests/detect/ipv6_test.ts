@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { openCaptureFiles } from "../../src/capture/file_source.ts";
 import { LinkType, RawPacket } from "../../src/capture/raw_packet.ts";
 import { SoftEtherClassifier } from "../../src/detect/softether_classifier.ts";
-import type { DetectionEvent } from "../../src/output/event.ts";
+import type { DetectionEvent } from "../../src/detect/event.ts";
 import { formatAlertLine } from "../../src/output/text_log.ts";
 import { Pipeline } from "../../src/pipeline.ts";
 

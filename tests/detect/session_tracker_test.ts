@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Fold, SessionTracker } from "../../src/detect/session_tracker.ts";
-import type { DetectionEvent } from "../../src/output/event.ts";
+import type { DetectionEvent } from "../../src/detect/event.ts";
 
 function ev(ts: number, over: Partial<DetectionEvent> = {}): DetectionEvent {
   return {

@@ -15,7 +15,7 @@ import { dirname, join } from "node:path";
 import { openCaptureFiles } from "../../src/capture/file_source.ts";
 import { RawPacket } from "../../src/capture/raw_packet.ts";
 import { SoftEtherClassifier } from "../../src/detect/softether_classifier.ts";
-import type { DetectionEvent } from "../../src/output/event.ts";
+import type { DetectionEvent } from "../../src/detect/event.ts";
 import { Pipeline } from "../../src/pipeline.ts";
 
 /** One row of a labels file. */

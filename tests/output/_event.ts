@@ -1,6 +1,6 @@
 /** Test fixture: a detection event with overridable fields. */
 
-import type { DetectionEvent } from "../../src/output/event.ts";
+import type { DetectionEvent } from "../../src/detect/event.ts";
 
 /** The 2004 sample connection, at 2004-08-28 11:01:00.25 UTC (20:01:00 in JST). */
 export function sampleEvent(over: Partial<DetectionEvent> = {}): DetectionEvent {

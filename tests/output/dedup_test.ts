@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { dedupKey, DedupSink } from "../../src/output/dedup.ts";
-import type { AlertSink, DetectionEvent } from "../../src/output/event.ts";
-import { SinkError } from "../../src/output/event.ts";
+import type { DetectionEvent } from "../../src/detect/event.ts";
+import type { AlertSink } from "../../src/output/sink.ts";
+import { SinkError } from "../../src/output/sink.ts";
 import { sampleEvent } from "./_event.ts";
 
 /** A sink that remembers what it got. */

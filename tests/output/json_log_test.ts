@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SinkError } from "../../src/output/event.ts";
+import { SinkError } from "../../src/output/sink.ts";
 import { formatJsonLine, JsonLinesSink, round3 } from "../../src/output/json_log.ts";
 import { sampleEvent, tempDir } from "./_event.ts";
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import type { AlertSink, DetectionEvent } from "../../src/output/event.ts";
-import { SinkError } from "../../src/output/event.ts";
+import type { DetectionEvent } from "../../src/detect/event.ts";
+import type { AlertSink } from "../../src/output/sink.ts";
+import { SinkError } from "../../src/output/sink.ts";
 import { MultiSink, MultiSinkError } from "../../src/output/multi_sink.ts";
 import { sampleEvent } from "./_event.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import { SinkError } from "../../src/output/event.ts";
+import { SinkError } from "../../src/output/sink.ts";
 import { SyslogSink } from "../../src/output/syslog.ts";
 import { UnixDatagramSocket } from "../../src/output/unix_datagram.ts";
 import { sampleEvent, tempDir } from "./_event.ts";

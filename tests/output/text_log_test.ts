@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SinkError } from "../../src/output/event.ts";
+import { SinkError } from "../../src/output/sink.ts";
 import {
   formatAlertLine,
   formatAlertMessage,

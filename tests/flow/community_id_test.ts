@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { communityId } from "../../src/output/community_id.ts";
+import { communityId } from "../../src/flow/community_id.ts";
 
 /** Parses dotted-quad or RFC 4291 text into network-order bytes (test helper). */
 function ipBytes(text: string): Uint8Array {

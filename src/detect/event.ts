@@ -1,6 +1,6 @@
 /**
  * The detection event: what the classifier decides about one SoftEther VPN
- * connection, and what every alert sink writes (Suricata style: one flat
+ * connection, owned by `src/detect/`; every alert sink in `src/output/` writes it (Suricata style: one flat
  * record per alert, all sharing the same flow header).
  *
  * @module
@@ -70,25 +70,4 @@ export interface DetectionEvent {
   phase?: "end";
   /** Session length in seconds (on "end" summaries). */
   duration?: number;
-}
-
-/** Something that records detection events (text log, JSON lines, syslog, …). */
-export interface AlertSink {
-  /** Record one event. Errors are reported by throwing `SinkError`. */
-  write(ev: DetectionEvent): void;
-  /** Flush buffered output. */
-  flush(): void;
-  /** Reopen files (after logrotate moved them); no-op for non-file sinks. */
-  reopen(): void;
-  /** Flush and release resources; safe to call twice. */
-  close(): void;
-}
-
-/** A sink could not write (disk full, permission, closed socket). */
-export class SinkError extends Error {
-  /** Creates the error with a one-line message. */
-  constructor(message: string) {
-    super(message);
-    this.name = "SinkError";
-  }
 }
