@@ -10,7 +10,7 @@
 import { PcapWriter } from "../capture/pcap_writer.ts";
 import type { RawPacket } from "../capture/raw_packet.ts";
 import { errorReason } from "./line_file.ts";
-import { type DetectionEvent } from "../detect/event.ts";
+import type { DetectionEvent } from "../detect/event.ts";
 import { SinkError } from "./sink.ts";
 
 /** Packets kept per connection. */
