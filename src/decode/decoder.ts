@@ -16,6 +16,13 @@ export const DecodeResult = {
   SKIP: 0,
   /** IP packet decoded; transport fields filled for TCP and UDP. */
   OK: 1,
+  /**
+   * An IP fragment (IPv4 MF or offset, IPv6 non-atomic Fragment header): the
+   * IP layer and the `frag*` fields of the packet are decoded, transport
+   * fields are not; the data is `payloadOffset .. + payloadLen`. For a
+   * defragmenter (`src/flow/defrag.ts`).
+   */
+  FRAGMENT: 2,
 } as const;
 
 const ETH_IPV4 = 0x0800;
@@ -34,6 +41,8 @@ export interface DecodeCounters {
   tcp: number;
   /** UDP datagrams decoded. */
   udp: number;
+  /** IP fragments (IPv4 and IPv6) decoded, returned as {@linkcode DecodeResult.FRAGMENT}. */
+  fragments: number;
   /** Frames that were not IP (ARP, LLDP, …). */
   nonIp: number;
 }
@@ -41,12 +50,22 @@ export interface DecodeCounters {
 /**
  * Decodes frames of the link types sealert supports: Ethernet with 802.1Q /
  * 802.1ad / QinQ tags, Linux SLL and SLL2, raw IP, BSD NULL/LOOP.
+ * Counters count every frame offered, so a datagram a defragmenter rebuilt
+ * and handed back is counted again (as Suricata's decoder counters do).
  */
 export class Decoder {
   /** The packet structure filled by {@linkcode decode}. */
   readonly pkt: DecodedPacket = new DecodedPacket();
   /** Counts of decoded packets by layer. */
-  readonly counters: DecodeCounters = { frames: 0, ipv4: 0, ipv6: 0, tcp: 0, udp: 0, nonIp: 0 };
+  readonly counters: DecodeCounters = {
+    frames: 0,
+    ipv4: 0,
+    ipv6: 0,
+    tcp: 0,
+    udp: 0,
+    fragments: 0,
+    nonIp: 0,
+  };
   readonly #weirds: Weirds;
   #cur: DecodedPacket = this.pkt; // the structure being filled
 
@@ -78,6 +97,7 @@ export class Decoder {
     p.payloadLen = 0;
     p.payloadCapLen = 0;
     p.fragment = false;
+    p.fragMore = false;
 
     let off = start;
     let etherType = -1; // -1: decide by IP version nibble
@@ -153,6 +173,8 @@ export class Decoder {
     if (total < ihl) return this.#weird("bad_ip_total_length");
     const fragField = (b[off + 6] << 8) | b[off + 7];
     p.ipVersion = 4;
+    p.ipOffset = off;
+    p.ipHeaderLen = ihl;
     p.src[0] = ((b[off + 12] << 24) | (b[off + 13] << 16) | (b[off + 14] << 8) | b[off + 15]) >>> 0;
     p.dst[0] = ((b[off + 16] << 24) | (b[off + 17] << 16) | (b[off + 18] << 8) | b[off + 19]) >>> 0;
     p.src[1] = p.src[2] = p.src[3] = 0;
@@ -160,16 +182,23 @@ export class Decoder {
     p.proto = b[off + 9];
     p.ipLen = total;
     this.counters.ipv4++;
-    if ((fragField & 0x1fff) !== 0) {
-      this.#weirds.add("ipv4_nonfirst_fragment");
-      return DecodeResult.SKIP;
-    }
-    p.fragment = (fragField & 0x2000) !== 0;
     // Ethernet padding: trust the IP length; snaplen cut: captured bytes end earlier.
     let capEnd = off + total;
     if (capEnd > end) {
       capEnd = end;
       this.#weirds.add("ip_snaplen_cut");
+    }
+    if ((fragField & 0x3fff) !== 0) { // MF or a fragment offset
+      p.fragment = true;
+      p.fragId = (b[off + 4] << 8) | b[off + 5];
+      p.fragOffset = (fragField & 0x1fff) * 8;
+      p.fragMore = (fragField & 0x2000) !== 0;
+      p.fragNextHeaderOffset = 0;
+      p.payloadOffset = off + ihl;
+      p.payloadLen = total - ihl;
+      p.payloadCapLen = capEnd - off - ihl;
+      this.counters.fragments++;
+      return DecodeResult.FRAGMENT;
     }
     return this.#transport(b, off + ihl, capEnd, total - ihl);
   }
@@ -180,6 +209,7 @@ export class Decoder {
     if (b[off] >> 4 !== 6) return this.#weird("bad_ip_version");
     const plen = (b[off + 4] << 8) | b[off + 5];
     p.ipVersion = 6;
+    p.ipOffset = off;
     for (let i = 0; i < 4; i++) {
       const s = off + 8 + i * 4, d = off + 24 + i * 4;
       p.src[i] = ((b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8) | b[s + 3]) >>> 0;
@@ -197,6 +227,7 @@ export class Decoder {
       this.#weirds.add("ip_snaplen_cut");
     }
     let nh = b[off + 6];
+    let nhPos = off + 6; // where nh was read
     let cur = off + 40;
     let remaining = plen; // wire bytes after the current header
     for (let hops = 0; hops < 8; hops++) {
@@ -205,17 +236,29 @@ export class Decoder {
         const hlen = (b[cur + 1] + 1) * 8;
         if (hlen > remaining) return this.#weird("ipv6_bad_extension_header");
         nh = b[cur];
+        nhPos = cur;
         cur += hlen;
         remaining -= hlen;
       } else if (nh === 44) {
         if (capEnd - cur < 8 || remaining < 8) return this.#weird("ipv6_bad_extension_header");
-        const fo = ((b[cur + 2] << 8) | b[cur + 3]) >> 3;
-        if (fo !== 0) {
-          this.#weirds.add("ipv6_nonfirst_fragment");
-          return DecodeResult.SKIP;
+        const fragField = (b[cur + 2] << 8) | b[cur + 3];
+        if ((fragField & 0xfff9) !== 0) { // offset or M set: not an atomic fragment (RFC 6946)
+          p.fragment = true;
+          p.proto = b[cur];
+          p.ipHeaderLen = cur - off;
+          p.fragId = ((b[cur + 4] << 24) | (b[cur + 5] << 16) | (b[cur + 6] << 8) | b[cur + 7]) >>>
+            0;
+          p.fragOffset = fragField & 0xfff8;
+          p.fragMore = (fragField & 1) !== 0;
+          p.fragNextHeaderOffset = nhPos;
+          p.payloadOffset = cur + 8;
+          p.payloadLen = remaining - 8;
+          p.payloadCapLen = capEnd - cur - 8;
+          this.counters.fragments++;
+          return DecodeResult.FRAGMENT;
         }
-        p.fragment = (b[cur + 3] & 1) !== 0;
         nh = b[cur];
+        nhPos = cur;
         cur += 8;
         remaining -= 8;
       } else if (nh === 51) {
@@ -223,6 +266,7 @@ export class Decoder {
         const hlen = (b[cur + 1] + 2) * 4;
         if (hlen > remaining) return this.#weird("ipv6_bad_extension_header");
         nh = b[cur];
+        nhPos = cur;
         cur += hlen;
         remaining -= hlen;
       } else {
@@ -230,6 +274,7 @@ export class Decoder {
       }
     }
     p.proto = nh;
+    p.ipHeaderLen = cur - off;
     return this.#transport(b, cur, capEnd, remaining);
   }
 

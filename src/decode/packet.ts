@@ -68,8 +68,35 @@ export class DecodedPacket {
   readonly vlans = new Uint16Array(4);
   /** Number of VLAN tags. */
   vlanCount = 0;
-  /** True when this IPv4/IPv6 packet is a first fragment (more fragments follow). */
+  /** Offset of the IP header in `buf`. */
+  ipOffset = 0;
+  /**
+   * Length of the IP header: IPv4 the IHL; IPv6 the fixed header plus the
+   * extension headers walked (for a fragment: the unfragmentable part, up to
+   * and excluding the Fragment header).
+   */
+  ipHeaderLen = 0;
+  /**
+   * True when the packet is an IP fragment (the decoder returned `DecodeResult.FRAGMENT`):
+   * IPv4 with MF set or a non-zero offset, IPv6 with a Fragment header that
+   * is not atomic. Then `proto` is the upper protocol (IPv6: the Fragment
+   * header's next header), `payloadOffset`/`payloadLen`/`payloadCapLen` are
+   * the fragment's data, the `frag*` fields are set, and no transport field
+   * is decoded.
+   */
   fragment = false;
+  /** Fragment identification (IPv4 16-bit, IPv6 32-bit); fragments only. */
+  fragId = 0;
+  /** Offset of the fragment's data in the original payload, in bytes; fragments only. */
+  fragOffset = 0;
+  /** More-fragments flag; fragments only. */
+  fragMore = false;
+  /**
+   * IPv6 fragments: offset in `buf` of the Next Header byte that announces
+   * the Fragment header (the fixed header's, or the last unfragmentable
+   * extension header's). 0 for IPv4.
+   */
+  fragNextHeaderOffset = 0;
   /**
    * Number of the packet in the input stream (1-based, over all files; set
    * by the pipeline, 0 when unknown): a flow's number is its first packet's.

@@ -6,6 +6,7 @@ import { Weirds } from "../../src/decode/weirds.ts";
 import {
   bsdNull,
   ethernet,
+  ipFragments,
   ipPacket,
   ipv6WithExtensions,
   type SegmentSpec,
@@ -122,13 +123,100 @@ Deno.test("decoder: IPv6 with extension headers and UDP", () => {
   assert.equal(q.dstPort, 443);
 });
 
-Deno.test("decoder: IPv4 non-first fragments are skipped and counted", () => {
-  const { res, w } = decode(raw(ethernet(ipPacket(SPEC, 185))));
-  assert.equal(res, DecodeResult.SKIP);
-  assert.equal(w.get("ipv4_nonfirst_fragment"), 1);
-  const first = decode(raw(ethernet(ipPacket(SPEC, 0, true))));
-  assert.equal(first.res, DecodeResult.OK);
-  assert.equal(first.p.fragment, true);
+Deno.test("decoder: IPv4 fragments decode the IP layer only", () => {
+  const ip = ipPacket(SPEC); // 20 + 20 + 100
+  const [first, second] = ipFragments(ip, 64, { id: 0xbeef });
+  const a = decode(raw(ethernet(first)));
+  assert.equal(a.res, DecodeResult.FRAGMENT);
+  assert.equal(a.p.fragment, true);
+  assert.equal(a.p.fragId, 0xbeef);
+  assert.equal(a.p.fragOffset, 0);
+  assert.equal(a.p.fragMore, true);
+  assert.equal(a.p.proto, 6);
+  assert.equal(a.p.srcPort, 0); // transport not decoded, even in the first fragment
+  assert.equal(a.p.ipOffset, 7 + 14);
+  assert.equal(a.p.ipHeaderLen, 20);
+  assert.equal(a.p.payloadOffset, 7 + 14 + 20);
+  assert.equal(a.p.payloadLen, 64);
+  assert.equal(a.p.payloadCapLen, 64);
+  assert.deepEqual(
+    a.p.buf.subarray(a.p.payloadOffset, a.p.payloadOffset + 64),
+    ip.subarray(20, 84),
+  );
+  const b = decode(raw(ethernet(second)));
+  assert.equal(b.res, DecodeResult.FRAGMENT);
+  assert.equal(b.p.fragOffset, 64);
+  assert.equal(b.p.fragMore, false);
+  assert.equal(b.p.payloadLen, 120 - 64);
+  assert.deepEqual(b.w.toObject(), {});
+  // Neither MF nor an offset (DF alone): a whole packet.
+  const df = ipPacket(SPEC);
+  df[6] = 0x40;
+  const c = decode(raw(ethernet(df)));
+  assert.equal(c.res, DecodeResult.OK);
+  assert.equal(c.p.fragment, false);
+  // The structure is reused: the flag is cleared for the next packet.
+  const w = new Weirds();
+  const d = new Decoder(w);
+  assert.equal(d.decode(raw(ethernet(first))), DecodeResult.FRAGMENT);
+  assert.equal(d.decode(raw(ethernet(ip))), DecodeResult.OK);
+  assert.equal(d.pkt.fragment, false);
+  assert.equal(d.pkt.dstPort, 443);
+  assert.equal(d.counters.fragments, 1);
+});
+
+Deno.test("decoder: IPv6 Fragment header after other extension headers", () => {
+  const spec6 = { ...SPEC, src: "2001:db8::1", dst: "2001:db8::2" };
+  // Hop-by-Hop, Routing (unfragmentable), then Destination Options (fragmentable), TCP.
+  const ip = ipv6WithExtensions(spec6, [0, 43, 60]);
+  const frags = ipFragments(ip, 48, { id: 0x89abcdef });
+  assert.equal(frags.length, 3); // 8 + 20 + 100 = 128 fragmentable bytes
+  const a = decode(raw(ethernet(frags[0])));
+  assert.equal(a.res, DecodeResult.FRAGMENT);
+  assert.equal(a.p.ipVersion, 6);
+  assert.equal(a.p.fragId, 0x89abcdef);
+  assert.equal(a.p.fragOffset, 0);
+  assert.equal(a.p.fragMore, true);
+  assert.equal(a.p.proto, 60); // the Fragment header's next header
+  assert.equal(a.p.ipHeaderLen, 40 + 16);
+  assert.equal(a.p.fragNextHeaderOffset, 7 + 14 + 48); // the Routing header's Next Header
+  assert.equal(a.p.payloadOffset, 7 + 14 + 56 + 8);
+  assert.equal(a.p.payloadLen, 48);
+  const c = decode(raw(ethernet(frags[2])));
+  assert.equal(c.res, DecodeResult.FRAGMENT);
+  assert.equal(c.p.fragOffset, 96);
+  assert.equal(c.p.fragMore, false);
+  assert.equal(c.p.payloadLen, 32);
+  // Directly after the fixed header: the fixed header's Next Header byte.
+  const plain = ipFragments(ipPacket(spec6), 64);
+  const d = decode(raw(ethernet(plain[1])));
+  assert.equal(d.res, DecodeResult.FRAGMENT);
+  assert.equal(d.p.fragNextHeaderOffset, 7 + 14 + 6);
+  assert.equal(d.p.proto, 6);
+  assert.equal(d.p.ipHeaderLen, 40);
+});
+
+Deno.test("decoder: an IPv6 atomic fragment is decoded as a whole packet (RFC 6946)", () => {
+  const spec6 = { ...SPEC, src: "2001:db8::1", dst: "2001:db8::2" };
+  const [atomic] = ipFragments(ipPacket(spec6), [{ off: 0, len: 120, more: false }]);
+  const { res, p, w } = decode(raw(ethernet(atomic)));
+  assert.equal(res, DecodeResult.OK);
+  assert.equal(p.fragment, false);
+  assert.equal(p.dstPort, 443);
+  assert.equal(p.payloadLen, 100);
+  assert.equal(p.ipHeaderLen, 48);
+  assert.deepEqual(w.toObject(), {});
+});
+
+Deno.test("decoder: fragments cut by the snaplen say so by payloadCapLen", () => {
+  const [first] = ipFragments(ipPacket({ ...SPEC, payload: 1000 }), 512);
+  const r = raw(ethernet(first));
+  r.capLen = 100;
+  const { res, p, w } = decode(r);
+  assert.equal(res, DecodeResult.FRAGMENT);
+  assert.equal(p.payloadLen, 512);
+  assert.equal(p.payloadCapLen, 100 - 34);
+  assert.equal(w.get("ip_snaplen_cut"), 1);
 });
 
 Deno.test("decoder: malformed input is counted by reason, never thrown", () => {

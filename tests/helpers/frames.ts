@@ -166,3 +166,88 @@ export function ipv6WithExtensions(spec: SegmentSpec, exts: number[]): Uint8Arra
   h.set(ipBytes(spec.dst), 24);
   return concat(h, body);
 }
+
+/** One fragment to cut from an IP packet by {@linkcode ipFragments}. */
+export interface FragmentPiece {
+  /** Offset in the fragmentable part, in bytes (a multiple of 8). */
+  off: number;
+  /** Data length in bytes. */
+  len: number;
+  /** More-fragments flag (default: the piece does not reach the end). */
+  more?: boolean;
+  /** Data to send instead of the packet's own bytes (for overlaps that differ). */
+  data?: Uint8Array;
+}
+
+/** Options of {@linkcode ipFragments}. */
+export interface FragmentOptions {
+  /** Identification (default 0x1234; IPv4 uses the low 16 bits). */
+  id?: number;
+  /**
+   * IPv6: bytes of the packet that form the unfragmentable part (default:
+   * the fixed header plus any Hop-by-Hop and Routing headers).
+   */
+  unfragmentable?: number;
+}
+
+/** Length of the unfragmentable part of an IPv6 packet (fixed + Hop-by-Hop/Routing headers). */
+function ipv6Unfragmentable(ip: Uint8Array): { len: number; nhPos: number } {
+  let nh = ip[6], nhPos = 6, cur = 40;
+  while (nh === 0 || nh === 43) {
+    nhPos = cur;
+    nh = ip[cur];
+    cur += (ip[cur + 1] + 1) * 8;
+  }
+  return { len: cur, nhPos };
+}
+
+/**
+ * Cut a complete IPv4 or IPv6 packet (no link header) into fragments: into
+ * pieces of `pieces` bytes (a multiple of 8), or into the given pieces (which
+ * may overlap, repeat or leave holes). IPv4 checksums are left 0.
+ */
+export function ipFragments(
+  ip: Uint8Array,
+  pieces: number | FragmentPiece[],
+  opts: FragmentOptions = {},
+): Uint8Array[] {
+  const v4 = ip[0] >> 4 === 4;
+  const id = opts.id ?? 0x1234;
+  let hdrLen: number, nhPos = 0;
+  if (v4) hdrLen = (ip[0] & 15) * 4;
+  else if (opts.unfragmentable !== undefined) {
+    hdrLen = opts.unfragmentable;
+    nhPos = 6;
+    for (let cur = 40; cur < hdrLen; cur += (ip[cur + 1] + 1) * 8) nhPos = cur;
+  } else ({ len: hdrLen, nhPos } = ipv6Unfragmentable(ip));
+  const ipLen = v4 ? ((ip[2] << 8) | ip[3]) : 40 + ((ip[4] << 8) | ip[5]);
+  const body = ip.subarray(hdrLen, ipLen);
+  const list: FragmentPiece[] = typeof pieces === "number" ? [] : pieces;
+  if (typeof pieces === "number") {
+    for (let o = 0; o < body.length; o += pieces) {
+      list.push({ off: o, len: Math.min(pieces, body.length - o) });
+    }
+  }
+  return list.map((piece) => {
+    const data = piece.data ?? body.subarray(piece.off, piece.off + piece.len);
+    const more = piece.more ?? piece.off + piece.len < body.length;
+    if (v4) {
+      const h = ip.slice(0, hdrLen);
+      const dv = new DataView(h.buffer);
+      dv.setUint16(2, hdrLen + data.length);
+      dv.setUint16(4, id & 0xffff);
+      dv.setUint16(6, (h[6] & 0x40) << 8 | (more ? 0x2000 : 0) | (piece.off >> 3));
+      dv.setUint16(10, 0);
+      return concat(h, data);
+    }
+    const h = ip.slice(0, hdrLen);
+    const frag = new Uint8Array(8);
+    frag[0] = h[nhPos];
+    h[nhPos] = 44;
+    const fdv = new DataView(frag.buffer);
+    fdv.setUint16(2, piece.off | (more ? 1 : 0));
+    fdv.setUint32(4, id >>> 0);
+    new DataView(h.buffer).setUint16(4, hdrLen - 40 + 8 + data.length);
+    return concat(h, frag, data);
+  });
+}
