@@ -2,8 +2,9 @@
 # scenario2.sh NAME — lab2 (generalisation set) scenarios: SoftEther settings and network
 # conditions the detector was not tuned on, plus more look-alike negatives.
 # scenario2.sh --list — same table format as scenario.sh. Record with record2.sh
-# (-> testdata/lab2/). Positive files hold exactly one SoftEther session; through the tunnel
-# each does 6 pings of 1,200 B and a 150 KB HTTP download (bulk_*: 2 MB) to keep files small.
+# (-> testdata/lab2/). Positive files hold exactly one SoftEther session (except
+# multi_session4: four); through the tunnel each does 6 pings of 1,200 B and a 150 KB HTTP
+# download (bulk_*: 2 MB; multi_session4: 8 pings per session) to keep files small.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -33,6 +34,9 @@ neg_openssl_post|negative|-|-|10.77.2.3:443|0|openssl s_client (no ALPN, TLS 1.3
 neg_stunnel|negative|-|-|10.77.2.3:8443|0|stunnel client (se-cli) -> stunnel server (TLS) -> plain TCP line service; request/response messages 0.3-3 s apart + 200 KB transfer
 neg_openvpn_squid|negative|-|-|10.77.3.2:3128|0|OpenVPN 2.6 TCP via squid (http-proxy option, CONNECT 10.77.2.3:1194); ping + 300 KB through the tunnel
 neg_tls_keepalive|negative|-|-|10.77.2.3:9443|0|long-lived TLS 1.3 (python ssl): server sends unsolicited 40-200 B messages every 3-5 s, client sends 30-120 B every 4 s, 50 s
+multi_session4|positive|TCP|established|10.77.2.2:443|4|four concurrent sessions of one client host to 10.77.2.2:443 (default settings, 2 TCP each), four users (labuser, labuser2-4) and four vpnclient accounts on four virtual NICs (se0-se3), connected 2 s apart; 8 pings of 1,200 B through each, concurrently; then disconnected 1 s apart
+neg_ssh_websocket|negative|-|-|10.77.3.2:22|0|ssh -N -L 127.0.0.1:14443:10.77.2.3:8765 (default cipher); python WebSocket over TLS 1.3 (ws_tls.py, RFC 6455) through the forward: upgrade, first client message 2-4 KB (server acks ~10 B), then client 50-200 B every 1-2 s, server pushes 40-300 B every 1.5-3 s, 40 s
+neg_ssh_websocket_bigfirst|negative|-|-|10.77.3.2:22|0|as neg_ssh_websocket, but the server answers the first client message (2-4 KB) with a 1-2 KB message (like a SoftEther hello answering the watermark)
 EOF
 )
 
@@ -47,6 +51,7 @@ cleanup2() {
   cleanup
   if [ -n "${TLS_SET:-}" ]; then "$LAB_DIR/lab.sh" server-tls default || true; fi
   if [ -n "${LONG_HUB_SET:-}" ]; then vpncmd_srv /CMD HubDelete "$LONG_HUB" >/dev/null 2>&1 || true; fi
+  if [ -n "${MS_SET:-}" ]; then ms_cleanup; fi
 }
 trap cleanup2 EXIT
 
@@ -104,8 +109,102 @@ long_session() { # long_session [extra vpncmd commands...]
   se_finish 1
 }
 
+# ----------------------------------------------------------- multi_session4
+# Four sessions of one client host: accounts ms1..ms4 (users labuser, labuser2..4) on NICs
+# se0 (from lab.sh up) and se1..se3 (created here), addresses 192.168.30.10..13/24. All four
+# NICs are ports of the same virtual hub (one L2 segment), so se-cli answers ARP only on the
+# interface holding the address (arp_ignore=1/arp_announce=2) and each ping is bound to its
+# interface (ping -I). Extra users, NICs and accounts are removed on exit.
+MS_N=4
+ms_user() { if [ "$1" = 1 ]; then echo "$SE_USER"; else echo "labuser$1"; fi; }
+ms_cleanup() {
+  local i
+  for i in $(seq $MS_N); do vc AccountDisconnect "ms$i" >/dev/null 2>&1 || true; done
+  sleep 1
+  for i in $(seq $MS_N); do vc AccountDelete "ms$i" >/dev/null 2>&1 || true; done
+  for i in $(seq 2 $MS_N); do
+    vc NicDelete "se$((i - 1))" >/dev/null 2>&1 || true
+    vpncmd_srv /ADMINHUB:"$SE_HUB" /CMD UserDelete "$(ms_user "$i")" >/dev/null 2>&1 || true
+  done
+  cli sysctl -qw net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0 >/dev/null 2>&1 || true
+}
+ms_status() { vpncmd_client /CMD AccountStatusGet "ms$1" 2>/dev/null | grep -E '^Session Status' | sed 's/.*|//'; }
+multi_session() {
+  MS_SET=1
+  local i t0 st ok
+  {
+    echo "Hub $SE_HUB"
+    for i in $(seq 2 $MS_N); do
+      echo "UserCreate $(ms_user "$i") /GROUP:none /REALNAME:none /NOTE:none"
+      echo "UserPasswordSet $(ms_user "$i") /PASSWORD:$SE_PASS"
+    done
+  } >"$OUT/ms_users.txt"
+  vpncmd_srv /IN:"$OUT/ms_users.txt" >"$OUT/logs/ms_users.log" 2>&1 || die "user setup failed"
+  cli sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 >/dev/null
+  for i in $(seq $MS_N); do
+    local nic="se$((i - 1))"
+    if [ "$i" -gt 1 ]; then
+      vc NicCreate "$nic" || die "NicCreate $nic"
+    fi
+    vc AccountDelete "ms$i" >/dev/null 2>&1 || true
+    vc AccountCreate "ms$i" /SERVER:"$SRV_IP:443" /HUB:"$SE_HUB" /USERNAME:"$(ms_user "$i")" /NICNAME:"$nic" || die "AccountCreate ms$i"
+    vc AccountPasswordSet "ms$i" /PASSWORD:"$SE_PASS" /TYPE:standard || die "AccountPasswordSet ms$i"
+    vc AccountRetrySet "ms$i" /NUM:0 /INTERVAL:5 || die "AccountRetrySet ms$i"
+  done
+  for i in $(seq 2 $MS_N); do
+    for _ in $(seq 50); do cli ip link show "vpn_se$((i - 1))" >/dev/null 2>&1 && break; sleep 0.1; done
+  done
+  # connect 2 s apart (deadline-based: vpncmd itself takes a moment)
+  t0=$(date +%s.%N)
+  for i in $(seq $MS_N); do
+    sleep "$(awk -v t0="$t0" -v i="$i" -v now="$(date +%s.%N)" 'BEGIN{d=t0+2*(i-1)-now; print (d>0?d:0)}')"
+    vc AccountConnect "ms$i" || die "AccountConnect ms$i"
+    say "ms$i ($(ms_user "$i"), NIC se$((i - 1))) connect at +$(awk -v t0="$t0" -v now="$(date +%s.%N)" 'BEGIN{printf "%.1f", now-t0}') s"
+  done
+  for _ in $(seq 160); do
+    ok=0
+    for i in $(seq $MS_N); do st=$(ms_status "$i" || true); case "$st" in *Established*) ok=$((ok + 1)) ;; esac; done
+    [ $ok = $MS_N ] && break
+    sleep 0.25
+  done
+  [ $ok = $MS_N ] || die "only $ok of $MS_N sessions established"
+  say "all $MS_N sessions established"
+  local pids=()
+  for i in $(seq $MS_N); do
+    local dev="vpn_se$((i - 1))" ip="192.168.30.$((9 + i))"
+    cli ip link set "$dev" up
+    cli ip addr replace "$ip/24" dev "$dev"
+    cli ping -q -I "$dev" -c 8 -i 0.5 -s 1200 -W 2 "$VPN_GW_IP" >"$OUT/ms_ping$i" 2>&1 &
+    pids+=($!)
+  done
+  for i in $(seq $MS_N); do
+    wait "${pids[$((i - 1))]}" || true
+    say "ms$i ping: $(grep -o '[0-9]* received' "$OUT/ms_ping$i" || echo failed)"
+  done
+  sleep 1
+  for i in $(seq $MS_N); do vc AccountDisconnect "ms$i" || true; sleep 1; done
+}
+
 # ----------------------------------------------------------- negatives helpers
 W=$WEB_IP
+
+ssh_websocket() { # ssh_websocket SECS [ws_tls.py server options]: WebSocket/TLS through ssh -L
+  local secs=$1; shift
+  local d="$OUT/ws" port=8765; mkdir -p "$d"
+  [ -f "$d/ws.crt" ] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+    -subj "/CN=ws.lab" -keyout "$d/ws.key" -out "$d/ws.crt" 2>/dev/null
+  setsid ip netns exec "$NS_SRV" /usr/bin/python3 "$LAB_DIR/ws_tls.py" server "$W" "$port" "$d/ws.crt" "$d/ws.key" "$@" \
+    >"$OUT/logs/ws_server.log" 2>&1 </dev/null &
+  BG+=($!)
+  local i; for i in $(seq 50); do nsx "$NS_SRV" ss -Hltn "sport = :$port" | grep -q . && break; sleep 0.1; done
+  ssh_bg -N -L "127.0.0.1:$FWD_PORT:$W:$port" "$PX_IP"
+  wait_fwd 127.0.0.1 "$FWD_PORT"
+  sleep 1
+  # (not in $(...): BG must stay in this shell so cleanup stops ssh and the server)
+  cli /usr/bin/python3 "$LAB_DIR/ws_tls.py" client 127.0.0.1 "$FWD_PORT" "$secs" >"$OUT/ws_client.out"
+  say "websocket client: $(cat "$OUT/ws_client.out")"
+  sleep 1
+}
 
 tls_keepalive() { # server in se-srv, client in se-cli
   local secs=$1
@@ -289,6 +388,9 @@ case "$NAME" in
   neg_stunnel) stunnel_run ;;
   neg_openvpn_squid) openvpn_squid ;;
   neg_tls_keepalive) n=$(tls_keepalive 50); say "$n client messages" ;;
+  multi_session4) multi_session ;;
+  neg_ssh_websocket) ssh_websocket 40 ;;
+  neg_ssh_websocket_bigfirst) ssh_websocket 40 --first-reply 1024-2048 ;;
   *) die "scenario $NAME not implemented" ;;
 esac
 say "done in $((SECONDS - t0)) s"
