@@ -6,7 +6,8 @@
  *   capture (libpcap device chosen by number, or pcap/pcapng files)
  *     → decode (link, IP, TCP/UDP)
  *     → flow table (bidirectional 5-tuple, packet-time expiry)
- *     → classifier (proxy/TLS/SSH layers → SoftEther set-up pattern)
+ *     → detectors (stream engine → analyzer tree: CONNECT/SOCKS → TLS, SSH
+ *       → SoftEther set-up pattern)
  *     → alert sinks (SoftEther Alert text log, JSON Lines, syslog)
  *
  * @module
@@ -18,7 +19,8 @@ import { listDevicesText, runLive } from "./src/cli/run_live.ts";
 import { runOffline } from "./src/cli/run_offline.ts";
 import { openSinks } from "./src/cli/sinks.ts";
 import { BANNER, NAME, VERSION } from "./src/cli/version.ts";
-import { SoftEtherClassifier } from "./src/detect/softether_classifier.ts";
+import { SoftEtherTcpDetector } from "./src/detect/softether_tcp_detector.ts";
+import { Weirds } from "./src/decode/weirds.ts";
 import { FlowLog } from "./src/flow/flow_log.ts";
 import { EvidenceRecorder } from "./src/output/evidence.ts";
 import { Pipeline } from "./src/pipeline.ts";
@@ -48,17 +50,18 @@ async function main(argv: string[]): Promise<number> {
     ? new EvidenceRecorder(opts.evidenceDir)
     : undefined;
 
-  // Classifier → sinks (and evidence pcaps); flow table → classifier (and the flow log).
-  const classifier = new SoftEtherClassifier((ev) => {
+  // Detectors → sinks (and evidence pcaps); flow table → detectors (and the flow log).
+  const weirds = new Weirds();
+  const classifier = new SoftEtherTcpDetector((ev) => {
     sinks.all.write(ev);
     if (evidence !== undefined && ev.phase !== "end") evidence.write(ev);
-  });
-  const pipeline = new Pipeline(classifier, {
+  }, { weirds });
+  const pipeline = new Pipeline([classifier], {
     maxFlows: opts.maxFlows,
     timeouts: { active: opts.tcpTimeout, udp: opts.udpTimeout },
     onFlowEnd: flowLog ? (table, slot) => flowLog.write(table, slot) : undefined,
     evidence,
-  });
+  }, weirds);
 
   try {
     if (opts.read.length > 0) {

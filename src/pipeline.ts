@@ -1,5 +1,5 @@
 /**
- * The per-packet pipeline: decode → flow lookup → classifier. One instance
+ * The per-packet pipeline: decode → flow lookup → detectors. One instance
  * per run; `handle` is the hot path and allocates nothing.
  *
  * @module
@@ -9,13 +9,13 @@ import { type PacketSource, RawPacket } from "./capture/raw_packet.ts";
 import { Decoder, DecodeResult } from "./decode/decoder.ts";
 import { DecodedPacket, IpProto } from "./decode/packet.ts";
 import { Weirds } from "./decode/weirds.ts";
-import type { Classifier } from "./detect/classifier.ts";
+import { type Detector, MARK_BITS, MAX_DETECTORS } from "./detect/detector.ts";
 import { flowHash, FlowTable, type FlowTableOptions } from "./flow/flow_table.ts";
 import type { EvidenceRecorder } from "./output/evidence.ts";
 
 /** Options of {@linkcode Pipeline}. */
 export interface PipelineOptions extends FlowTableOptions {
-  /** Called when a flow ends, after the classifier saw it end (e.g. flow log). */
+  /** Called when a flow ends, after the detectors saw it end (e.g. flow log). */
   onFlowEnd?: (table: FlowTable, slot: number, reason: number) => void;
   /** Keep the first packets of inspected connections for evidence pcaps. */
   evidence?: EvidenceRecorder;
@@ -27,10 +27,10 @@ export interface PipelineOptions extends FlowTableOptions {
  */
 export const BATCH = 64;
 
-/** Wires decoder, flow table and classifier. */
+/** Wires decoder, flow table and detectors. */
 export class Pipeline {
   /** Malformed-input counters. */
-  readonly weirds: Weirds = new Weirds();
+  readonly weirds: Weirds;
   /** The decoder (its `counters` say what was seen). */
   readonly decoder: Decoder;
   /** The flow table. */
@@ -39,7 +39,7 @@ export class Pipeline {
   packets = 0;
   /** Bytes on the wire of those packets. */
   wireBytes = 0;
-  readonly #classifier: Classifier;
+  readonly #detectors: Detector[];
   readonly #evidence: EvidenceRecorder | undefined;
   // Batch state of run(): one raw and one decoded structure per batch entry
   // (allocated once), and each packet's flow hash (0: not TCP/UDP).
@@ -47,15 +47,23 @@ export class Pipeline {
   readonly #pkts: DecodedPacket[] = Array.from({ length: BATCH }, () => new DecodedPacket());
   readonly #hashes = new Int32Array(BATCH);
 
-  /** Creates the pipeline around `classifier`. */
-  constructor(classifier: Classifier, opts: PipelineOptions = {}) {
+  /**
+   * Creates the pipeline around `detectors` (each gets its own bits of the
+   * flows' mark byte); `weirds` may be shared with them.
+   */
+  constructor(detectors: Detector[], opts: PipelineOptions = {}, weirds: Weirds = new Weirds()) {
+    if (detectors.length > MAX_DETECTORS) {
+      throw new RangeError(`Too many detectors: ${detectors.length} (at most ${MAX_DETECTORS})`);
+    }
+    this.weirds = weirds;
     this.decoder = new Decoder(this.weirds);
     this.flows = new FlowTable(this.weirds, opts);
-    this.#classifier = classifier;
+    this.#detectors = detectors;
+    detectors.forEach((d, i) => d.markShift = i * MARK_BITS);
     this.#evidence = opts.evidence;
     const after = opts.onFlowEnd;
     this.flows.onEnd((slot, reason) => {
-      classifier.onFlowEnd(this.flows, slot, reason);
+      for (let i = 0; i < detectors.length; i++) detectors[i].onFlowEnd(this.flows, slot, reason);
       after?.(this.flows, slot, reason);
       this.#evidence?.forget(this.flows.flowId(slot));
     });
@@ -91,7 +99,9 @@ export class Pipeline {
           hashes[i] = this.#decode(raws[i], p) ? flowHash(p) : 0;
         }
         const slots = this.flows.prefetch(hashes, n);
-        this.#classifier.prefetch?.(this.flows, slots, n);
+        for (let d = 0; d < this.#detectors.length; d++) {
+          this.#detectors[d].prefetch?.(this.flows, slots, n);
+        }
         for (let i = 0; i < n; i++) {
           if (hashes[i] !== 0) this.#track(raws[i], pkts[i], hashes[i]);
         }
@@ -116,17 +126,29 @@ export class Pipeline {
   }
 
   #track(raw: RawPacket, p: DecodedPacket, h: number): void {
-    const slot = this.flows.track(p, h);
-    this.#classifier.onPacket(this.flows, slot, p);
+    const ref = this.flows.track(p, h);
+    const slot = ref >>> 1, dir = ref & 1;
+    const ds = this.#detectors;
+    for (let i = 0; i < ds.length; i++) ds[i].onPacket(this.flows, slot, dir, p);
     // Evidence (opt-in) copies packets of connections under inspection only.
-    if (this.#evidence !== undefined && typeof this.flows.analyzer[slot] === "object") {
-      this.#evidence.record(this.flows.flowId(slot), raw);
+    if (this.#evidence !== undefined && this.flows.mark(slot) !== 0) {
+      for (let i = 0; i < ds.length; i++) {
+        if (ds[i].inspecting(this.flows, slot)) {
+          this.#evidence.record(this.flows.flowId(slot), raw);
+          break;
+        }
+      }
     }
   }
 
-  /** End of input: end every flow, then let the classifier emit what is pending. */
+  /** Let packet time pass without a packet (live mode on a quiet link). */
+  tick(now: number): void {
+    for (let i = 0; i < this.#detectors.length; i++) this.#detectors[i].tick(now);
+  }
+
+  /** End of input: end every flow, then let the detectors emit what is pending. */
   finish(): void {
     this.flows.flush();
-    this.#classifier.finish();
+    for (let i = 0; i < this.#detectors.length; i++) this.#detectors[i].finish();
   }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { SoftEtherClassifier } from "../detect/softether_classifier.ts";
+import type { SoftEtherTcpDetector } from "../detect/softether_tcp_detector.ts";
 import type { Pipeline } from "../pipeline.ts";
 
 const encoder = new TextEncoder();
@@ -30,7 +30,7 @@ export class ProgressBar {
   }
 
   /** Redraw (at most 4 times a second). */
-  update(done: number, p: Pipeline, c: SoftEtherClassifier): void {
+  update(done: number, p: Pipeline, c: SoftEtherTcpDetector): void {
     const now = performance.now();
     if (now - this.#last < 250) return;
     this.#last = now;

@@ -10,7 +10,7 @@
 
 import { BatchSource } from "../capture/batch_source.ts";
 import { LiveCapture } from "../capture/live.ts";
-import type { SoftEtherClassifier } from "../detect/softether_classifier.ts";
+import type { SoftEtherTcpDetector } from "../detect/softether_tcp_detector.ts";
 import type { AlertSink } from "../output/sink.ts";
 import type { Pipeline } from "../pipeline.ts";
 import { deviceLabel, listDevices } from "../../ffi/devices.ts";
@@ -36,7 +36,7 @@ function onSignal(sig: Deno.Signal, fn: () => void): () => void {
 export async function runLive(
   opts: Options,
   pipeline: Pipeline,
-  classifier: SoftEtherClassifier,
+  classifier: SoftEtherTcpDetector,
   sinks: AlertSink,
   onReopen?: () => void,
 ): Promise<number> {
@@ -83,7 +83,7 @@ export async function runLive(
       lastWall = now;
       return;
     }
-    classifier.tick(pipeline.flows.now + (now - lastWall) / 1000);
+    pipeline.tick(pipeline.flows.now + (now - lastWall) / 1000);
   }, 200);
   const status = opts.statusInterval > 0
     ? setInterval(() => {

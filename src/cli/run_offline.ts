@@ -8,7 +8,7 @@
 
 import { CaptureFileError } from "../capture/errors.ts";
 import { openCaptureFiles } from "../capture/file_source.ts";
-import type { SoftEtherClassifier } from "../detect/softether_classifier.ts";
+import type { SoftEtherTcpDetector } from "../detect/softether_tcp_detector.ts";
 import type { Pipeline } from "../pipeline.ts";
 import { summary } from "./summary.ts";
 import { ProgressBar } from "./progress.ts";
@@ -25,7 +25,7 @@ export interface OfflineResult {
 export async function runOffline(
   paths: string[],
   pipeline: Pipeline,
-  classifier: SoftEtherClassifier,
+  classifier: SoftEtherTcpDetector,
   opts: { quiet: boolean; progress: boolean },
 ): Promise<OfflineResult> {
   const started = performance.now();

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { SoftEtherClassifier } from "../detect/softether_classifier.ts";
+import type { SoftEtherTcpDetector } from "../detect/softether_tcp_detector.ts";
 import type { Pipeline } from "../pipeline.ts";
 
 /** Capture-side counters that only live capture has. */
@@ -24,7 +24,7 @@ function fmtBytes(n: number): string {
 }
 
 /** One-line status: packets, bytes, flows, alerts (and drops when live). */
-export function statusLine(p: Pipeline, c: SoftEtherClassifier, cap?: CaptureCounters): string {
+export function statusLine(p: Pipeline, c: SoftEtherTcpDetector, cap?: CaptureCounters): string {
   const parts = [
     `${p.packets} packets (${fmtBytes(p.wireBytes)})`,
     `${p.flows.total} flows (${p.flows.active} active)`,
@@ -37,7 +37,7 @@ export function statusLine(p: Pipeline, c: SoftEtherClassifier, cap?: CaptureCou
 /** Multi-line summary for the end of a run. */
 export function summary(
   p: Pipeline,
-  c: SoftEtherClassifier,
+  c: SoftEtherTcpDetector,
   seconds: number,
   cap?: CaptureCounters,
 ): string {
@@ -54,8 +54,10 @@ export function summary(
   if (c.stats.errors > 0) {
     lines.push(`Errors:   ${c.stats.errors} connections dropped from inspection (parser error)`);
   }
-  if (c.stats.capped > 0) {
-    lines.push(`Capped:   ${c.stats.capped} connections not inspected (analyzer memory cap)`);
+  if (c.stats.evicted > 0) {
+    lines.push(
+      `Evicted:  ${c.stats.evicted} undecided connections let go at the inspection cap (flood)`,
+    );
   }
   if (cap !== undefined) {
     lines.push(`Dropped:  ${cap.dropped} by the kernel, ${cap.ifDropped} by the interface`);

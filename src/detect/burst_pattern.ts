@@ -16,14 +16,13 @@
  */
 
 import {
-  advance,
   inRange,
   looksLikeAdminRpc,
   type Range,
   RPC_BIG_REPLY,
-  SIZES,
   Stage,
 } from "./handshake_pattern.ts";
+import { SetupMatcher } from "./setup_matcher.ts";
 import { MESSAGE_GAP } from "./tls_messages.ts";
 import { Verdict } from "./verdict.ts";
 
@@ -46,14 +45,6 @@ const SERVER_FLIGHT: Range = { min: 700, max: 12000 };
 export const SSH_FRAMING = 60;
 /** TLS framing of one burst (record headers and AEAD tags of one to three records). */
 export const TLS_FRAMING = 40;
-/** TLS 1.3 session tickets that may ride with the hello. */
-const TICKETS = 300;
-
-/** The hello may carry the TLS 1.3 session tickets in the same burst. */
-function helloAllowance(stage: number, size: number): number {
-  return stage === Stage.WATERMARK && size > SIZES.hello.max ? size - TICKETS : size;
-}
-
 /**
  * Detects SoftEther's pattern from burst sizes alone: inside an SSH
  * connection (the forwarded TLS is invisible), and for TLS whose bytes were
@@ -96,13 +87,20 @@ export class BurstPatternDetector {
     this.#label = label;
   }
 
-  /** One packet's payload size (in-order, not retransmitted). */
-  packet(dir: number, len: number, _flags: number, ts: number): void {
+  /** `len` more in-order stream bytes of direction `dir` at `ts`. */
+  bytes(dir: number, len: number, ts: number): void {
     if (len === 0) return;
     if (dir !== this.#burstDir || ts - this.#burstEnd > MESSAGE_GAP) this.#closeBurst();
     this.#burstDir = dir;
     this.#burstSize += len;
     this.#burstEnd = ts;
+  }
+
+  /** Swap the directions of everything recorded (the roles were the other way round). */
+  flip(): void {
+    for (let i = 0; i < this.#n; i++) this.#dir[i] = 1 - this.#dir[i];
+    if (this.#burstDir >= 0) this.#burstDir = 1 - this.#burstDir;
+    if (this.#welcomeAt < 0) this.#search();
   }
 
   /** Check for a decision after each packet. */
@@ -154,41 +152,17 @@ export class BurstPatternDetector {
     for (let i = 0; i + 5 < n; i++) {
       if (this.#dir[i] !== 0 || !inRange(this.#size[i], CLIENT_HELLO)) continue;
       if (this.#dir[i + 1] !== 1 || !inRange(this.#size[i + 1], SERVER_FLIGHT)) continue;
-      let st: number = Stage.NONE, prevSt: number = Stage.NONE;
-      let lastDir = -1, acc = 0, pre = 0;
+      // Up to two short exchanges may come first: the TLS Finished answered
+      // by session tickets, and SoftEther's short request.
+      const m = new SetupMatcher(2, true);
       for (let j = i + 2; j < n; j++) {
-        const d = this.#dir[j];
-        const sz = Math.max(0, this.#size[j] - this.#framing);
-        // TLS 1.3 session tickets may come on their own before the hello.
-        if (st === Stage.WATERMARK && d === 1 && sz < SIZES.hello.min) continue;
-        if (d === lastDir && st !== Stage.NONE) {
-          // One message split by a pause: join and re-evaluate.
-          acc += sz;
-          st = advance(prevSt, d, helloAllowance(prevSt, acc));
-        } else {
-          // Up to two short exchanges may come first: the TLS Finished
-          // answered by session tickets, and SoftEther's short request.
-          if (
-            st === Stage.NONE && pre < 4 && pre % 2 === 0 && d === 0 && sz < SIZES.watermark.min
-          ) {
-            pre++;
-            continue;
-          }
-          if (st === Stage.NONE && pre % 2 === 1 && d === 1) {
-            pre++;
-            continue;
-          }
-          prevSt = st;
-          lastDir = d;
-          acc = sz;
-          st = advance(st, d, helloAllowance(st, sz));
-        }
-        if (st === Stage.MISMATCH) break;
-        if (st === Stage.WELCOME || st === Stage.SHORT_REPLY || st === Stage.LOGIN_REFUSED) {
+        m.message(this.#dir[j], Math.max(0, this.#size[j] - this.#framing));
+        if (m.stage === Stage.MISMATCH) break;
+        if (m.complete) {
           this.#welcomeAt = j;
           this.#welcomeTs = this.#end[j];
-          this.#attempt = st === Stage.LOGIN_REFUSED;
-          this.#short = st === Stage.SHORT_REPLY;
+          this.#attempt = m.stage === Stage.LOGIN_REFUSED;
+          this.#short = m.stage === Stage.SHORT_REPLY;
           this.deadline = this.#welcomeTs + (this.#short ? SHORT_WAIT : SSH_DECISION_WINDOW);
           return;
         }

@@ -9,22 +9,29 @@ import { addressToBytes, addressToString } from "../decode/packet.ts";
 import type { FlowTable } from "../flow/flow_table.ts";
 import { communityId } from "../flow/community_id.ts";
 import type { DetectionEvent } from "./event.ts";
-import { type ConnectionAnalyzer, Verdict } from "./connection_analyzer.ts";
+import type { Inspection } from "./inspection.ts";
+import { Verdict } from "./verdict.ts";
 
 const cw = new Uint32Array(4);
 const sw = new Uint32Array(4);
 
-/** The event for flow `slot`, classified by `an` at packet time `ts`. */
+/**
+ * The event for flow `slot`, classified by `an` at packet time `ts`. When
+ * the content showed the flow table's roles reversed (`an.flipped`: a flow
+ * picked up mid-stream), client and server are swapped.
+ */
 export function buildEvent(
   table: FlowTable,
   slot: number,
-  an: ConnectionAnalyzer,
+  an: Inspection,
   ts: number,
 ): DetectionEvent {
   const v = table.ipVersion(slot);
-  table.address(slot, 0, cw);
-  table.address(slot, 1, sw);
-  const cp = table.clientPort(slot), sp = table.serverPort(slot);
+  const c = an.flipped ? 1 : 0;
+  table.address(slot, c, cw);
+  table.address(slot, 1 - c, sw);
+  let cp = table.clientPort(slot), sp = table.serverPort(slot);
+  if (an.flipped) [cp, sp] = [sp, cp];
   const ev: DetectionEvent = {
     ts,
     kind: an.verdict === Verdict.ADMIN ? "admin" : "vpn",

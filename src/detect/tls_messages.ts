@@ -53,6 +53,17 @@ export class TlsMessages {
   #curLast = 0;
   #curRecords = 0;
 
+  /**
+   * The stream was picked up after the TLS handshake: every record from
+   * here is application data (TLS 1.3's overhead assumed; no record is
+   * taken for a ticket, those went by before).
+   */
+  pickUp(): void {
+    this.handshakeDone = true;
+    this.tls13 = true;
+    this.#serverMessages = 1;
+  }
+
   /** Offer one record: direction, content type, record length (excluding the 5-byte header). */
   record(dir: number, type: number, len: number, ts: number, out: MessageSink): void {
     if (!this.handshakeDone) {

@@ -45,7 +45,10 @@ import {
 //   line 2, words 32-47: float64 16 flow number, float64 17 LRU link time,
 //     float32 36 server round trip, float32 37 round trip, 38 LRU prev, 39 LRU next,
 //     bytes 160-175 history text.
-//   line 3, words 48-63: the first payload sizes (int32).
+//   line 3, words 48-61: the first payload sizes (int32); 62/63 the first
+//     sequence number of each direction (its SYN's + 1), valid per B_SEQSEEN bits 2/3.
+//   B_SEQSEEN bits: 0/1 a sequence seen per direction, 2/3 its SYN seen,
+//     4 roles (client/server) taken from the handshake.
 const REC_WORDS = 64;
 const REC_BYTES = REC_WORDS * 4;
 const REC_F64 = REC_WORDS / 2;
@@ -53,26 +56,16 @@ const W_PORTS = 8, W_VP = 9, W_HASH = 10, W_HIST = 12, W_SEQ = 13;
 const B_STATE = 44, B_CLS = 45, B_MARK = 46, B_SEQSEEN = 47, B_HLEN = 60, B_SIZES = 61;
 const F_PKTS = 8, F_BYTES = 10, F_PAYLOAD = 12, F_FIRST = 14, F_LAST = 15, F_ID = 16, F_LINK = 17;
 const W_RTT_SERVER = 36, W_RTT = 37, W_PREV = 38, W_NEXT = 39, B_HISTORY = 160, W_SIZES = 48;
+const W_ISN = 62;
+const SEEN_SYN = 4, SEEN_ROLES = 16;
 
 /** Characters of history kept per flow. */
 export const HISTORY_MAX = 16;
 /** Payload-carrying segments whose size and time are kept per flow. */
-export const SIZE_SEQ_MAX = 16;
+export const SIZE_SEQ_MAX = 14;
 
 /** Why a flow ended. */
 export const EndReason = { TIMEOUT: 0, EVICTED: 1, SHUTDOWN: 2 } as const;
-
-/** Relation of the current TCP segment to what the flow had seen in its direction. */
-export const SegKind = {
-  /** No payload, or the first payload of the direction. */
-  NONE: 0,
-  /** Payload continuing the stream in order. */
-  IN_ORDER: 1,
-  /** Payload wholly before the highest sequence seen (retransmission or late fill). */
-  OLD: 2,
-  /** Payload beyond the highest sequence seen (a gap before it). */
-  AHEAD: 3,
-} as const;
 
 /** Options of {@linkcode FlowTable}. */
 export interface FlowTableOptions {
@@ -128,15 +121,6 @@ export class FlowTable {
   readonly maxFlows: number;
   /** Idle timeouts in use. */
   readonly timeouts: FlowTimeouts;
-  /** Per-slot deep-inspection object of the classifier (undefined for most flows). */
-  readonly analyzer: unknown[];
-
-  /** Direction of the packet last passed to {@linkcode track}: 0 client→server, 1 server→client. */
-  dir = 0;
-  /** True when the last {@linkcode track} created the flow. */
-  created = false;
-  /** {@linkcode SegKind} of the last tracked segment. */
-  segKind = 0;
   /** Flows currently tracked. */
   active = 0;
   /** Flows created over the run. */
@@ -166,6 +150,7 @@ export class FlowTable {
   #sink = 0; // keeps the prefetch loads observable
   #found = new Int32Array(64); // prefetch's result
   #onEnd: FlowEndHandler = () => {};
+  #dir = 0; // direction found by #find / #create
   readonly #weirds: Weirds;
 
   /** Creates a table; `weirds` receives retransmission/gap/eviction counts. */
@@ -187,7 +172,6 @@ export class FlowTable {
     this.#f = new Float64Array(rec);
     this.#f32 = new Float32Array(rec);
     this.#b = new Uint8Array(rec);
-    this.analyzer = new Array(n).fill(undefined);
     let size = 1;
     while (size < n * 2) size <<= 1;
     this.#maxIndex = size;
@@ -241,26 +225,25 @@ export class FlowTable {
 
   /**
    * Find or create the flow of a decoded TCP or UDP packet, update its
-   * counters, state and history, and return its slot. Sets {@linkcode dir},
-   * {@linkcode created} and {@linkcode segKind}. Expires idle flows first.
-   * `h` is the packet's {@linkcode flowHash} when the caller has it.
+   * counters, state and history; returns the flow's slot and the packet's
+   * direction as one number, `slot * 2 + dir` (dir 0 client→server, 1
+   * server→client: {@linkcode refSlot}, {@linkcode refDir}). Expires idle
+   * flows first. `h` is the packet's {@linkcode flowHash} when the caller has it.
    */
   track(p: DecodedPacket, h: number = flowHash(p)): number {
     const ts = p.ts;
     if (ts > this.now) this.#advance(ts);
     let slot = this.#find(p, h);
-    this.created = slot < 0;
     if (slot < 0) slot = this.#create(p, h);
-    const d = this.dir;
+    const d = this.#dir;
     const f = this.#f, fb = slot * REC_F64;
     f[fb + F_PKTS + d]++;
     f[fb + F_BYTES + d] += p.ipLen;
     f[fb + F_PAYLOAD + d] += p.payloadLen;
     if (ts > f[fb + F_LAST]) f[fb + F_LAST] = ts;
-    this.segKind = SegKind.NONE;
     if (p.proto === IpProto.TCP) this.#tcp(slot, d, p);
     else if (p.payloadLen > 0) this.#recordSize(slot, d, p.payloadLen);
-    return slot;
+    return slot * 2 + d;
   }
 
   /** Packet time reaches `ts` (later than `now`): expire idle flows once per second. */
@@ -333,6 +316,20 @@ export class FlowTable {
   /** Whole round trip (SYN to the client's ACK), seconds; 0 when not seen. */
   rtt(slot: number): number {
     return this.#f32[slot * REC_WORDS + W_RTT];
+  }
+
+  /**
+   * First sequence number of direction `dir` (its SYN's + 1) when the flow
+   * table saw that SYN, else −1 (the flow was picked up mid-stream).
+   */
+  streamStart(slot: number, dir: number): number {
+    if ((this.#b[slot * REC_BYTES + B_SEQSEEN] & (SEEN_SYN << dir)) === 0) return -1;
+    return this.#w[slot * REC_WORDS + W_ISN + dir];
+  }
+
+  /** True when client and server of the flow were told by its handshake (SYN or SYN-ACK). */
+  rolesFromHandshake(slot: number): boolean {
+    return (this.#b[slot * REC_BYTES + B_SEQSEEN] & SEEN_ROLES) !== 0;
   }
 
   /** Time of the flow's first packet. */
@@ -425,7 +422,7 @@ export class FlowTable {
             w[b + 3] === src[3] && w[b + 4] === dst[0] && w[b + 5] === dst[1] &&
             w[b + 6] === dst[2] && w[b + 7] === dst[3]
           ) {
-            this.dir = 0;
+            this.#dir = 0;
             return e - 1;
           }
           if (
@@ -433,7 +430,7 @@ export class FlowTable {
             w[b + 3] === dst[3] && w[b + 4] === src[0] && w[b + 5] === src[1] &&
             w[b + 6] === src[2] && w[b + 7] === src[3]
           ) {
-            this.dir = 1;
+            this.#dir = 1;
             return e - 1;
           }
         }
@@ -462,7 +459,11 @@ export class FlowTable {
       : ((p.srcPort << 16) | p.dstPort) >>> 0;
     w[b + W_VP] = (p.ipVersion << 8) | p.proto;
     w[b + W_HASH] = h;
-    this.dir = flipped ? 1 : 0;
+    this.#dir = flipped ? 1 : 0;
+    // Roles come from the handshake when it began this flow (SYN or SYN-ACK).
+    if (p.proto === IpProto.TCP && (p.tcpFlags & TcpFlag.SYN)) {
+      this.#b[s * REC_BYTES + B_SEQSEEN] = SEEN_ROLES;
+    }
     const fb = s * REC_F64;
     // The flow's number: its first packet's number in the input (as in
     // Wireshark's frame.number), so a flow can be found in the capture; a
@@ -531,11 +532,14 @@ export class FlowTable {
       0;
     const k = wb + W_SEQ + d;
     const seen = bytes[rb + B_SEQSEEN];
+    if ((fl & TcpFlag.SYN) && (seen & (SEEN_SYN << d)) === 0) {
+      bytes[rb + B_SEQSEEN] |= SEEN_SYN << d;
+      w[wb + W_ISN + d] = (p.seq + 1) >>> 0;
+    }
     if ((seen & (1 << d)) === 0) {
-      bytes[rb + B_SEQSEEN] = seen | (1 << d);
+      bytes[rb + B_SEQSEEN] |= 1 << d;
       w[k] = segEnd;
       if (len > 0) {
-        this.segKind = SegKind.NONE;
         this.#hist(s, d, H_DATA);
         this.#recordSize(s, d, len);
       }
@@ -544,15 +548,12 @@ export class FlowTable {
       const rel = (p.seq - max) | 0;
       if (len > 0) {
         if (rel === 0) {
-          this.segKind = SegKind.IN_ORDER;
           this.#hist(s, d, H_DATA);
           this.#recordSize(s, d, len);
         } else if (rel < 0) {
-          this.segKind = SegKind.OLD;
           this.#hist(s, d, H_RETX);
           this.#weirds.add("tcp_retransmission");
         } else {
-          this.segKind = SegKind.AHEAD;
           this.#hist(s, d, H_GAP);
           this.#weirds.add("tcp_stream_gap");
           this.#recordSize(s, d, len);
@@ -619,7 +620,6 @@ export class FlowTable {
 
   #end(s: number, reason: number): void {
     this.#onEnd(s, reason);
-    this.analyzer[s] = undefined;
     this.#unlink(s);
     this.#removeIndex(s);
     this.#f[s * REC_F64 + F_ID] = 0;
@@ -684,4 +684,14 @@ export class FlowTable {
     if (n >= 0) iw[n * REC_WORDS + W_PREV] = p;
     else this.#tail[c] = p;
   }
+}
+
+/** Slot of a {@linkcode FlowTable.track} result. */
+export function refSlot(ref: number): number {
+  return ref >>> 1;
+}
+
+/** Direction (0 client→server, 1 server→client) of a {@linkcode FlowTable.track} result. */
+export function refDir(ref: number): number {
+  return ref & 1;
 }

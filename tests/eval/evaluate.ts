@@ -14,9 +14,10 @@
 import { dirname, join } from "node:path";
 import { openCaptureFiles } from "../../src/capture/file_source.ts";
 import { RawPacket } from "../../src/capture/raw_packet.ts";
-import { SoftEtherClassifier } from "../../src/detect/softether_classifier.ts";
+import { SoftEtherTcpDetector } from "../../src/detect/softether_tcp_detector.ts";
 import type { DetectionEvent } from "../../src/detect/event.ts";
 import { Pipeline } from "../../src/pipeline.ts";
+import { Weirds } from "../../src/decode/weirds.ts";
 
 /** One row of a labels file. */
 export interface Label {
@@ -70,10 +71,11 @@ export function readLabels(path: string): Label[] {
  */
 export async function detect(path: string, snaplen = 0): Promise<DetectionEvent[]> {
   const events: DetectionEvent[] = [];
-  const classifier = new SoftEtherClassifier((ev) => {
+  const weirds = new Weirds();
+  const detector = new SoftEtherTcpDetector((ev) => {
     if (ev.phase !== "end") events.push(ev);
-  });
-  const pipeline = new Pipeline(classifier, { maxFlows: 100_000 });
+  }, { weirds });
+  const pipeline = new Pipeline([detector], { maxFlows: 100_000 }, weirds);
   const src = await openCaptureFiles([path]);
   const raw = new RawPacket();
   try {

@@ -1,12 +1,13 @@
 /**
- * The SoftEther classifier. Per TCP connection it finds the layer the
- * client speaks first — TLS directly, an HTTP CONNECT or SOCKS handshake
- * that hands its inner stream on (Zeek's child analyzers), or SSH — and
- * follows SoftEther's set-up exchange under the encryption (see
- * handshake_pattern.ts) from TLS record sizes. Independent signals are
- * combined into a confidence; the alert goes out as soon as the evidence is
- * enough (the tunnel's first records after the welcome, a timer of 1 s of
- * packet time, or the connection's end), never only at flow end.
+ * The SoftEther TCP detector. Each TCP connection with payload gets an
+ * {@linkcode Inspection}: the flow layer's stream engine feeding an analyzer
+ * tree (protocol_sniffer.ts → CONNECT / SOCKS → TLS, or SSH sizes) that
+ * follows SoftEther's set-up exchange under the encryption. Independent
+ * signals are combined into a confidence; the alert goes out as soon as the
+ * evidence is enough (the tunnel's first records after the welcome, a timer
+ * of packet time, or the connection's end), never only at flow end. A flood
+ * of undecided connections cannot blind it: at the inspection cap the oldest
+ * least promising one is let go, not the newcomer.
  *
  * @module
  */
@@ -14,18 +15,24 @@
 import type { FlowTable } from "../flow/flow_table.ts";
 import { IpProto } from "../decode/packet.ts";
 import type { DecodedPacket } from "../decode/packet.ts";
-import type { Classifier, EmitFn } from "./classifier.ts";
-import { ConnectionAnalyzer, Verdict } from "./connection_analyzer.ts";
+import type { Weirds } from "../decode/weirds.ts";
+import type { Detector, EmitFn } from "./detector.ts";
+import { Inspection } from "./inspection.ts";
+import { Verdict } from "./verdict.ts";
 import { buildEvent } from "./event_builder.ts";
 import { Fold, SessionTracker } from "./session_tracker.ts";
 import type { DetectionEvent } from "./event.ts";
+import { Stage } from "./handshake_pattern.ts";
 
 /** Give up on a connection that showed no SoftEther layer within this many payload bytes. */
 const MAX_INSPECT_BYTES = 64 * 1024;
+/** Inspections looked at from the oldest when one must make room. */
+const EVICT_SCAN = 64;
 
-// The flow's mark (FlowTable.mark, in the flow's own record: no extra memory
-// access per packet): 0 not looked at yet, INSPECTING while an analyzer is
-// attached (table.analyzer[slot]), GAVE_UP once dismissed, decided or capped.
+// The flow's mark (this detector's bits of FlowTable.mark, in the flow's own
+// record: no extra memory access per packet): 0 not looked at yet,
+// INSPECTING while an inspection is attached, GAVE_UP once dismissed,
+// decided or evicted.
 const INSPECTING = 1;
 const GAVE_UP = 2;
 
@@ -56,8 +63,8 @@ export interface ClassifierStats {
   alerts: number;
   /** Connections folded into an already reported session. */
   folded: number;
-  /** Connections not inspected because the analyzer cap was reached. */
-  capped: number;
+  /** Undecided inspections let go to make room for newer connections (flood). */
+  evicted: number;
   /** Connections dropped from inspection after an internal parser error. */
   errors: number;
   /** Stream bytes the analyzers looked at before they were released (all connections). */
@@ -67,8 +74,18 @@ export interface ClassifierStats {
 /** Default cap on connections inspected at once (~3 KB each while undecided). */
 export const DEFAULT_MAX_ANALYZERS = 250_000;
 
-/** Detects SoftEther VPN connections; emits one event per session. */
-export class SoftEtherClassifier implements Classifier {
+/** Options of {@linkcode SoftEtherTcpDetector}. */
+export interface SoftEtherTcpDetectorOptions {
+  /** Connections inspected at once (default {@linkcode DEFAULT_MAX_ANALYZERS}). */
+  maxAnalyzers?: number;
+  /** Named counters for stream anomalies (the pipeline's). */
+  weirds: Weirds;
+}
+
+/** Detects SoftEther VPN connections over TCP; emits one event per session. */
+export class SoftEtherTcpDetector implements Detector {
+  /** This detector's bits in the flow's mark byte (set by the pipeline). */
+  markShift = 0;
   /** Work counters. */
   readonly stats: ClassifierStats = {
     inspected: 0,
@@ -76,62 +93,85 @@ export class SoftEtherClassifier implements Classifier {
     classified: 0,
     alerts: 0,
     folded: 0,
-    capped: 0,
+    evicted: 0,
     errors: 0,
     inspectedBytes: 0,
   };
   readonly #emit: EmitFn;
   readonly #sessions: SessionTracker;
   readonly #maxAnalyzers: number;
-  #live = 0; // analyzers attached to live flows
-  /** Analyzers waiting for their decision timer (deadline = welcome + DECISION_DELAY). */
-  readonly #pending: ConnectionAnalyzer[] = [];
+  readonly #weirds: Weirds;
+  #live = 0; // inspections attached to live flows
+  #conns: (Inspection | undefined)[] = []; // per flow slot
+  // Inspections in the order they started (flood eviction); entries of
+  // released ones are skipped and compacted away.
+  #queue: Inspection[] = [];
+  #qHead = 0;
+  /** Inspections waiting for their decision timer. */
+  readonly #pending: Inspection[] = [];
   #earliest = Infinity; // no pending deadline before this packet time
   #table: FlowTable | undefined;
   #sink = 0; // keeps the prefetch loads observable
 
   /**
-   * Creates the classifier; `emit` receives the alerts. At most
+   * Creates the detector; `emit` receives the alerts. At most
    * `maxAnalyzers` connections are inspected at once (a memory cap: beyond
-   * it new connections are counted in `stats.capped` and not inspected).
+   * it the oldest least promising undecided one makes room).
    */
-  constructor(emit: EmitFn, maxAnalyzers = DEFAULT_MAX_ANALYZERS) {
+  constructor(emit: EmitFn, opts: SoftEtherTcpDetectorOptions) {
     this.#emit = emit;
-    this.#maxAnalyzers = maxAnalyzers;
+    this.#maxAnalyzers = opts.maxAnalyzers ?? DEFAULT_MAX_ANALYZERS;
+    this.#weirds = opts.weirds;
     this.#sessions = new SessionTracker(emit);
   }
 
+  #mark(table: FlowTable, slot: number): number {
+    return (table.mark(slot) >>> this.markShift) & 3;
+  }
+
+  #setMark(table: FlowTable, slot: number, v: number): void {
+    const sh = this.markShift;
+    table.setMark(slot, (table.mark(slot) & ~(3 << sh)) | (v << sh));
+  }
+
+  /** True while flow `slot` is inspected. */
+  inspecting(table: FlowTable, slot: number): boolean {
+    return this.#mark(table, slot) === INSPECTING;
+  }
+
   /** Per-packet hook (hot path: returns at once for dismissed flows). */
-  onPacket(table: FlowTable, slot: number, p: DecodedPacket): void {
+  onPacket(table: FlowTable, slot: number, dir: number, p: DecodedPacket): void {
     if (p.ts >= this.#earliest) this.#timers(p.ts);
     if (p.proto !== IpProto.TCP) return;
-    const mark = table.mark(slot);
+    const mark = this.#mark(table, slot);
     if (mark === GAVE_UP) return;
     this.#table = table;
-    let an: ConnectionAnalyzer;
-    if (mark === INSPECTING) an = table.analyzer[slot] as ConnectionAnalyzer;
+    let an: Inspection;
+    if (mark === INSPECTING) an = this.#conns[slot]!;
     else {
-      // Inspect from the first payload (a bare SYN or ACK costs nothing).
+      // Inspect from the first payload (a bare SYN or ACK costs nothing);
+      // the flow table kept the handshake's sequence numbers for it.
       if (p.payloadLen === 0) return;
-      if (this.#live >= this.#maxAnalyzers) {
-        // Memory cap (a flood of unfinished connections): count, don't inspect.
-        this.stats.capped++;
-        table.setMark(slot, GAVE_UP);
-        return;
-      }
+      if (this.#live >= this.#maxAnalyzers) this.#makeRoom(table);
+      if (this.#conns.length < table.maxFlows) this.#conns = new Array(table.maxFlows);
       this.#live++;
-      an = new ConnectionAnalyzer(
+      an = new Inspection(
         table.flowId(slot),
-        table.firstSeen(slot),
+        this.#weirds,
+        table.streamStart(slot, 0),
+        table.streamStart(slot, 1),
+        table.rolesFromHandshake(slot),
         table.rttServer(slot),
         table.rtt(slot),
       );
-      table.analyzer[slot] = an;
-      table.setMark(slot, INSPECTING);
+      an.slot = slot;
+      this.#conns[slot] = an;
+      this.#setMark(table, slot, INSPECTING);
+      this.#queue.push(an);
       this.stats.inspected++;
     }
     try {
-      an.packet(table.dir, p);
+      an.packet(dir, p);
     } catch {
       // A parser bug must not stop the sensor: count it, let the flow go.
       this.stats.errors++;
@@ -140,23 +180,56 @@ export class SoftEtherClassifier implements Classifier {
     this.#after(table, slot, an, p.ts);
   }
 
-  /** Touch the analyzers of a batch's inspected flows (see {@linkcode Classifier.prefetch}). */
+  /**
+   * The inspection cap is reached: let go of the oldest undecided connection
+   * that shows nothing of SoftEther's set-up yet (else the oldest one).
+   */
+  #makeRoom(table: FlowTable): void {
+    const q = this.#queue;
+    let victim: Inspection | undefined, oldest: Inspection | undefined;
+    let seen = 0;
+    for (let i = this.#qHead; i < q.length && seen < EVICT_SCAN; i++) {
+      const x = q[i];
+      if (x.slot < 0 || x.event !== undefined) {
+        if (i === this.#qHead) this.#qHead++; // released: drop from the front
+        continue;
+      }
+      seen++;
+      oldest ??= x;
+      if (x.stage === Stage.NONE && !x.pending && !x.suspect) {
+        victim = x;
+        break;
+      }
+    }
+    victim ??= oldest;
+    if (this.#qHead > 1024 && this.#qHead * 2 > q.length) {
+      this.#queue = q.slice(this.#qHead);
+      this.#qHead = 0;
+    }
+    if (victim === undefined) return;
+    this.stats.evicted++;
+    this.#weirds.add("inspection_evicted");
+    this.#unpend(victim);
+    this.#release(table, victim.slot, victim);
+  }
+
+  /** Touch the inspections of a batch's flows (see {@linkcode Detector.prefetch}). */
   prefetch(table: FlowTable, slots: Int32Array, n: number): void {
-    const analyzers = table.analyzer;
+    const conns = this.#conns;
     let acc = 0;
     for (let i = 0; i < n; i++) {
       const s = slots[i];
-      if (s < 0 || table.mark(s) !== INSPECTING) continue;
-      const an = analyzers[s]; // a hint must never throw: checked, not assumed
-      if (an !== undefined) acc += (an as ConnectionAnalyzer).touch();
+      if (s < 0 || this.#mark(table, s) !== INSPECTING) continue;
+      const an = conns[s]; // a hint must never throw: checked, not assumed
+      if (an !== undefined) acc += an.touch();
     }
     this.#sink ^= acc;
   }
 
-  /** Flow end: decide what is still open, release the analyzer. */
+  /** Flow end: decide what is still open, release the inspection. */
   onFlowEnd(table: FlowTable, slot: number, _reason: number): void {
-    if (table.mark(slot) !== INSPECTING) return;
-    const an = table.analyzer[slot] as ConnectionAnalyzer;
+    if (this.#mark(table, slot) !== INSPECTING) return;
+    const an = this.#conns[slot]!;
     try {
       an.close(table.lastSeen(slot));
     } catch {
@@ -165,7 +238,7 @@ export class SoftEtherClassifier implements Classifier {
     }
     this.#after(table, slot, an, table.lastSeen(slot));
     // Not dismissed by that last decision (which releases it itself): release once.
-    if (table.mark(slot) === INSPECTING) this.#release(table, slot, an);
+    if (this.#mark(table, slot) === INSPECTING) this.#release(table, slot, an);
     if (an.event !== undefined) {
       this.#sessions.ended(an.event, table.lastSeen(slot));
       this.#sessions.sweep(table.lastSeen(slot));
@@ -215,7 +288,7 @@ export class SoftEtherClassifier implements Classifier {
     }
   }
 
-  #pend(an: ConnectionAnalyzer): void {
+  #pend(an: Inspection): void {
     if (an.deadline < this.#earliest) this.#earliest = an.deadline;
     if (!an.pending) {
       an.pending = true;
@@ -223,15 +296,15 @@ export class SoftEtherClassifier implements Classifier {
     }
   }
 
-  #unpend(an: ConnectionAnalyzer): void {
+  #unpend(an: Inspection): void {
     if (!an.pending) return;
     an.pending = false;
     const i = this.#pending.indexOf(an);
     if (i >= 0) this.#pending.splice(i, 1);
   }
 
-  #after(table: FlowTable, slot: number, an: ConnectionAnalyzer, now: number): void {
-    an.slot = slot;
+  #after(table: FlowTable, slot: number, an: Inspection, now: number): void {
+    if (an.slot < 0) return; // let go already
     switch (an.verdict) {
       case Verdict.UNDECIDED:
         if (an.deadline > 0) this.#pend(an);
@@ -266,21 +339,23 @@ export class SoftEtherClassifier implements Classifier {
     }
   }
 
-  #dismiss(table: FlowTable, slot: number, an: ConnectionAnalyzer): void {
+  #dismiss(table: FlowTable, slot: number, an: Inspection): void {
     this.#unpend(an);
     this.stats.dismissed++;
     this.#release(table, slot, an);
   }
 
-  /** Detach the analyzer from its flow (counted out of the live ones, once). */
-  #release(table: FlowTable, slot: number, an: ConnectionAnalyzer): void {
-    table.setMark(slot, GAVE_UP);
-    table.analyzer[slot] = undefined;
+  /** Detach the inspection from its flow (counted out of the live ones, once). */
+  #release(table: FlowTable, slot: number, an: Inspection): void {
+    this.#setMark(table, slot, GAVE_UP);
+    this.#conns[slot] = undefined;
     this.stats.inspectedBytes += an.inspectedBytes;
     this.#live--;
+    an.release();
+    if (an.event === undefined) an.slot = -1;
   }
 
-  #report(table: FlowTable, slot: number, an: ConnectionAnalyzer, now: number): void {
+  #report(table: FlowTable, slot: number, an: Inspection, now: number): void {
     this.#unpend(an);
     const ev: DetectionEvent = buildEvent(table, slot, an, now);
     an.event = ev;
@@ -291,6 +366,8 @@ export class SoftEtherClassifier implements Classifier {
     } else {
       this.stats.folded++;
     }
-    an.release(); // stop inspecting: the decision is made
+    // Stop inspecting: the decision is made. The inspection stays on the
+    // flow (without its buffers) so the flow's end is counted in its session.
+    an.release();
   }
 }

@@ -1,0 +1,293 @@
+/**
+ * Root of the analyzer tree: waits for enough of a connection's first bytes
+ * to tell its outer layer — never deciding on a single byte — and builds the
+ * child analyzers: TLS directly, an HTTP CONNECT or SOCKS handshake handing
+ * its inner stream to TLS, or SSH (sizes only). When the flow's roles did
+ * not come from a TCP handshake (picked up mid-stream), the content tells
+ * client from server (ClientHello / ServerHello, CONNECT / HTTP answer, SSH
+ * key-exchange names); timestamps never do.
+ *
+ * A stream picked up after its TLS handshake goes to a TLS analyzer that
+ * resynchronises on record boundaries. Bytes the snaplen cut away switch the
+ * connection to the size path (burst sizes) before the set-up completes.
+ *
+ * @module
+ */
+
+import { SSH_FRAMING, TLS_FRAMING } from "./burst_pattern.ts";
+import { HttpConnectAnalyzer } from "./http_connect_analyzer.ts";
+import type { Inspection } from "./inspection.ts";
+import { SizePathAnalyzer } from "./size_path_analyzer.ts";
+import { SocksAnalyzer } from "./socks_analyzer.ts";
+import type { StreamAnalyzer } from "./stream_analyzer.ts";
+import { TlsSetupAnalyzer } from "./tls_setup_analyzer.ts";
+import { Stage } from "./handshake_pattern.ts";
+
+/** First bytes kept per connection while the layer is undecided. */
+const SNIFF_MAX = 64;
+/** Stream bytes per direction searched for SSH key-exchange names that tell the roles. */
+const SSH_ROLE_BYTES = 8192;
+
+const enum Kind {
+  NEED,
+  NONE,
+  TLS_CLIENT,
+  TLS_SERVER,
+  TLS_RECORD,
+  CONNECT,
+  HTTP_RESPONSE,
+  SOCKS4,
+  SOCKS5,
+  SSH,
+}
+
+function startsWith(b: Uint8Array, off: number, n: number, text: string): number {
+  const k = Math.min(n, text.length);
+  for (let i = 0; i < k; i++) if (b[off + i] !== text.charCodeAt(i)) return 0;
+  return k === text.length ? 1 : -1; // -1: a prefix so far
+}
+
+/** What the first `n` bytes of a direction look like. */
+function classify(b: Uint8Array, off: number, n: number): Kind {
+  if (n < 2) return Kind.NEED;
+  const b0 = b[off], b1 = b[off + 1];
+  if (b0 >= 20 && b0 <= 23 && b1 === 3) {
+    if (n < 6) return Kind.NEED;
+    if (b[off + 2] > 4) return Kind.NONE;
+    const len = (b[off + 3] << 8) | b[off + 4];
+    if (len === 0 || len > 16384 + 2048) return Kind.NONE;
+    if (b0 === 22 && b[off + 5] === 1) return Kind.TLS_CLIENT;
+    if (b0 === 22 && b[off + 5] === 2) return Kind.TLS_SERVER;
+    return Kind.TLS_RECORD;
+  }
+  for (
+    const [text, kind] of [["CONNECT ", Kind.CONNECT], ["HTTP/1.", Kind.HTTP_RESPONSE], [
+      "SSH-",
+      Kind.SSH,
+    ]] as const
+  ) {
+    const m = startsWith(b, off, n, text);
+    if (m === 1) return kind;
+    if (m === -1) return Kind.NEED;
+  }
+  if (b0 === 5) {
+    // SOCKS5 greeting: version, method count, methods.
+    if (b1 < 1 || b1 > 16) return Kind.NONE;
+    return n < 2 + b1 ? Kind.NEED : Kind.SOCKS5;
+  }
+  if (b0 === 4) {
+    // SOCKS4 request: version, command (1 CONNECT, 2 BIND), port, address.
+    if (b1 !== 1 && b1 !== 2) return Kind.NONE;
+    return n < 8 ? Kind.NEED : Kind.SOCKS4;
+  }
+  return Kind.NONE;
+}
+
+/** Index of `text` in `b[off..off+len)`, or −1. */
+function find(b: Uint8Array, off: number, len: number, text: string): number {
+  const first = text.charCodeAt(0), end = off + len - text.length;
+  outer: for (let i = off; i <= end; i++) {
+    if (b[i] !== first) continue;
+    for (let k = 1; k < text.length; k++) if (b[i + k] !== text.charCodeAt(k)) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/** Chooses and feeds the connection's analyzers. */
+export class ProtocolSniffer implements StreamAnalyzer {
+  /** Layer name. */
+  readonly layer = "sniff";
+  readonly #c: Inspection;
+  #child: StreamAnalyzer | undefined;
+  #pre: Uint8Array | undefined = new Uint8Array(SNIFF_MAX * 2);
+  #preLen0 = 0;
+  #preLen1 = 0;
+  #firstDir = -1; // direction (flow table's) that spoke first
+  #sizes: SizePathAnalyzer | undefined; // TLS cut by the snaplen
+  #lastDir = -1; // last data delivery (for a segment cut right after it)
+  #lastLen = 0;
+  #lastTs = 0;
+  #sshRoles = false; // SSH: still looking for the key-exchange names
+  #sshSeen0 = 0;
+  #sshSeen1 = 0;
+
+  /** Creates the root for connection `c`. */
+  constructor(c: Inspection) {
+    this.#c = c;
+  }
+
+  #map(dir: number): number {
+    return this.#c.flipped ? 1 - dir : dir;
+  }
+
+  /** In-order bytes (flow table's direction). */
+  data(dir: number, buf: Uint8Array, off: number, len: number, ts: number): void {
+    const c = this.#c;
+    if (c.decided) return;
+    c.inspectedBytes += len;
+    this.#lastDir = dir;
+    this.#lastLen = len;
+    this.#lastTs = ts;
+    if (this.#sizes !== undefined) {
+      this.#sizes.data(this.#map(dir), buf, off, len, ts);
+      return;
+    }
+    if (this.#child === undefined) {
+      this.#sniff(dir, buf, off, len, ts);
+      return;
+    }
+    if (this.#sshRoles) this.#sshRole(dir, buf, off, len);
+    this.#child.data(this.#map(dir), buf, off, len, ts);
+  }
+
+  /** Bytes cut by the snaplen: before the set-up completed, follow sizes instead. */
+  cut(dir: number, len: number, ts: number): void {
+    const c = this.#c;
+    if (c.decided) return;
+    if (this.#sizes === undefined && this.#child !== undefined && this.#child.layer !== "ssh") {
+      const st = c.stage;
+      if (st < Stage.WELCOME || st === Stage.MISMATCH) {
+        // A short snaplen cuts the TLS records (and proxy heads): follow the
+        // set-up from burst sizes instead, the bytes of this segment included.
+        this.#sizes = new SizePathAnalyzer(c, TLS_FRAMING, "burst");
+        c.decider = this.#sizes;
+        const before = this.#lastDir === dir && this.#lastTs === ts ? this.#lastLen : 0;
+        this.#sizes.cut(this.#map(dir), before + len, ts);
+        return;
+      }
+    }
+    if (this.#sizes !== undefined) this.#sizes.cut(this.#map(dir), len, ts);
+    else if (this.#child !== undefined) this.#child.cut(this.#map(dir), len, ts);
+    else this.#c.fail();
+  }
+
+  /** Missing bytes. */
+  gap(dir: number, len: number, ts: number): void {
+    if (this.#c.decided) return;
+    if (this.#sizes !== undefined) this.#sizes.gap(this.#map(dir), len, ts);
+    else if (this.#child !== undefined) this.#child.gap(this.#map(dir), len, ts);
+    else this.#c.fail();
+  }
+
+  #sniff(dir: number, buf: Uint8Array, off: number, len: number, ts: number): void {
+    const pre = this.#pre!;
+    if (this.#firstDir < 0) this.#firstDir = dir;
+    const have = dir === 0 ? this.#preLen0 : this.#preLen1;
+    const take = Math.min(len, SNIFF_MAX - have);
+    pre.set(buf.subarray(off, off + take), dir * SNIFF_MAX + have);
+    if (dir === 0) this.#preLen0 = have + take;
+    else this.#preLen1 = have + take;
+    const k = classify(pre, dir * SNIFF_MAX, have + take);
+    if (k === Kind.NEED && have + take < SNIFF_MAX && take === len) return; // wait for more bytes
+    this.#choose(dir, k);
+    if (this.#c.decided || this.#child === undefined) return;
+    // Replay what was kept: the first speaker's bytes, then the other's.
+    const first = this.#firstDir, second = 1 - first;
+    const n0 = first === 0 ? this.#preLen0 : this.#preLen1;
+    const n1 = second === 0 ? this.#preLen0 : this.#preLen1;
+    const fromDir = (d: number, n: number) => d === dir ? n - take : n; // this chunk follows
+    const r0 = fromDir(first, n0), r1 = fromDir(second, n1);
+    this.#pre = undefined;
+    if (r0 > 0) this.#child.data(this.#map(first), pre, first * SNIFF_MAX, r0, ts);
+    if (r1 > 0 && !this.#c.decided) {
+      this.#child.data(this.#map(second), pre, second * SNIFF_MAX, r1, ts);
+    }
+    if (!this.#c.decided) {
+      if (this.#sshRoles) this.#sshRole(dir, buf, off, len);
+      this.#child.data(this.#map(dir), buf, off, len, ts);
+    }
+  }
+
+  /** Build the analyzers for what direction `dir` (flow table's) showed first. */
+  #choose(dir: number, k: Kind): void {
+    const c = this.#c;
+    const free = !c.rolesKnown; // roles may still be corrected by content
+    const flipIf = (senderIsServer: boolean) => {
+      if (free && senderIsServer === (dir === 0)) c.flipped = true;
+    };
+    const tls = new TlsSetupAnalyzer(
+      c,
+      k === Kind.TLS_RECORD || k === Kind.NEED || k === Kind.NONE,
+    );
+    switch (k) {
+      case Kind.TLS_CLIENT:
+        flipIf(false);
+        this.#set(tls, tls);
+        return;
+      case Kind.TLS_SERVER: {
+        // The ClientHello went by: only a stream picked up after it, or a
+        // server sending its hello first (not TLS as SoftEther speaks it).
+        if (c.rolesKnown && dir === 0) break;
+        flipIf(true);
+        this.#set(tls, tls);
+        return;
+      }
+      case Kind.TLS_RECORD: {
+        if (!c.midstream) break;
+        this.#set(tls, tls);
+        return;
+      }
+      case Kind.CONNECT:
+        flipIf(false);
+        this.#set(new HttpConnectAnalyzer(c, tls), tls);
+        return;
+      case Kind.HTTP_RESPONSE:
+        // The CONNECT request went by before the capture started.
+        if (!c.midstream) break;
+        flipIf(true);
+        this.#set(new HttpConnectAnalyzer(c, tls, true), tls);
+        return;
+      case Kind.SOCKS4:
+      case Kind.SOCKS5:
+        if (c.rolesKnown && dir === 1) break;
+        this.#set(new SocksAnalyzer(c, tls, k === Kind.SOCKS4 ? 4 : 5), tls);
+        return;
+      case Kind.SSH: {
+        const a = new SizePathAnalyzer(c, SSH_FRAMING, "ssh");
+        c.setVariant("SSH");
+        this.#set(a, a);
+        this.#sshRoles = free;
+        return;
+      }
+      default:
+        if (c.midstream) {
+          // Picked up inside a record: find the next record boundary.
+          this.#set(tls, tls);
+          return;
+        }
+    }
+    c.fail();
+  }
+
+  /** `a` is the tree's top analyzer, `decider` the leaf that decides. */
+  #set(a: StreamAnalyzer, decider: TlsSetupAnalyzer | SizePathAnalyzer): void {
+    this.#child = a;
+    this.#c.decider = decider;
+  }
+
+  /**
+   * SSH picked up mid-stream: the key exchange names its sides (OpenSSH's
+   * `ext-info-c` / `kex-strict-c-…` from the client, `…-s-…` from the server).
+   */
+  #sshRole(dir: number, b: Uint8Array, off: number, len: number): void {
+    const seen = dir === 0 ? this.#sshSeen0 : this.#sshSeen1;
+    if (seen > SSH_ROLE_BYTES) {
+      if (this.#sshSeen0 > SSH_ROLE_BYTES && this.#sshSeen1 > SSH_ROLE_BYTES) {
+        this.#sshRoles = false;
+      }
+      return;
+    }
+    if (dir === 0) this.#sshSeen0 += len;
+    else this.#sshSeen1 += len;
+    const client = find(b, off, len, "ext-info-c") >= 0 || find(b, off, len, "-c-v00@") >= 0;
+    const server = find(b, off, len, "ext-info-s") >= 0 || find(b, off, len, "-s-v00@") >= 0;
+    if (client === server) return;
+    this.#sshRoles = false;
+    const isServer = server;
+    if (isServer === (dir === 0)) {
+      this.#c.flipped = !this.#c.flipped;
+      (this.#child as SizePathAnalyzer).flip();
+    }
+  }
+}
