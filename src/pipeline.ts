@@ -10,6 +10,7 @@ import { Decoder, DecodeResult } from "./decode/decoder.ts";
 import { DecodedPacket, IpProto } from "./decode/packet.ts";
 import { Weirds } from "./decode/weirds.ts";
 import { type Detector, MARK_BITS, MAX_DETECTORS } from "./detect/detector.ts";
+import { Defragmenter } from "./flow/defrag.ts";
 import { flowHash, FlowTable, type FlowTableOptions } from "./flow/flow_table.ts";
 import type { EvidenceRecorder } from "./output/evidence.ts";
 
@@ -41,6 +42,7 @@ export class Pipeline {
   wireBytes = 0;
   readonly #detectors: Detector[];
   readonly #evidence: EvidenceRecorder | undefined;
+  #defrag: Defragmenter | undefined; // created with the first IP fragment
   // Batch state of run(): one raw and one decoded structure per batch entry
   // (allocated once), and each packet's flow hash (0: not TCP/UDP).
   readonly #raws: RawPacket[] = Array.from({ length: BATCH }, () => new RawPacket());
@@ -96,7 +98,7 @@ export class Pipeline {
         }
         for (let i = 0; i < n; i++) {
           const p = pkts[i];
-          hashes[i] = this.#decode(raws[i], p) ? flowHash(p) : 0;
+          hashes[i] = this.#decode(raws[i], p, i) ? flowHash(p) : 0;
         }
         const slots = this.flows.prefetch(hashes, n);
         for (let d = 0; d < this.#detectors.length; d++) {
@@ -116,12 +118,26 @@ export class Pipeline {
     for (let i = 0; i < n; i++) this.handle(this.#raws[i]);
   }
 
-  /** Count and decode one packet; true for TCP and UDP (the ones with a flow). */
-  #decode(raw: RawPacket, p: DecodedPacket): boolean {
+  /**
+   * Count and decode one packet; true for TCP and UDP (the ones with a
+   * flow). An IP fragment goes to the defragmenter; the fragment that
+   * completes a datagram yields the whole datagram, decoded in its place
+   * (`entry`: the batch entry, whose output buffer the datagram keeps until
+   * the batch is processed).
+   */
+  #decode(raw: RawPacket, p: DecodedPacket, entry = -1): boolean {
     this.packets++;
     this.wireBytes += raw.wireLen;
     p.frame = this.packets;
-    if (this.decoder.decode(raw, p) !== DecodeResult.OK) return false;
+    let r = this.decoder.decode(raw, p);
+    if (r === DecodeResult.FRAGMENT) {
+      this.#defrag ??= new Defragmenter(this.weirds);
+      const whole = this.#defrag.add(p, raw, entry);
+      if (whole === null) return false;
+      r = this.decoder.decode(whole, p);
+      p.frame = this.packets;
+    }
+    if (r !== DecodeResult.OK) return false;
     return p.proto === IpProto.TCP || p.proto === IpProto.UDP;
   }
 
