@@ -20,17 +20,17 @@ import type { WeirdName, Weirds } from "../decode/weirds.ts";
 /**
  * Number of output buffers the reassembled datagrams are written to, in
  * turn: the last this many results stay valid at once. At least the
- * pipeline's batch size (`BATCH`), so every decoded packet of a batch keeps
- * its payload.
+ * pipeline's batch size (`BATCH`, 64), so every decoded packet of a batch
+ * keeps its payload (tests/flow/defrag_pipeline_test.ts fails otherwise).
  */
-export const DEFRAG_OUTPUTS = 64;
+const OUTPUTS = 64;
 
 /**
  * Most bytes of link header plus IP header (IPv4 with options; IPv6 fixed
  * header plus the unfragmentable extension headers) kept from a first
  * fragment; a first fragment with more is counted as `ip_frag_too_large`.
  */
-export const DEFRAG_MAX_HEADER = 2048;
+const MAX_HEADER = 2048;
 
 /** Options of {@linkcode Defragmenter}. */
 export interface DefragOptions {
@@ -49,13 +49,15 @@ export interface DefragOptions {
 const PAGE_SHIFT = 10;
 const PAGE = 1 << PAGE_SHIFT;
 const PAGE_MASK = PAGE - 1;
-const HDR_PAGES = DEFRAG_MAX_HEADER >> PAGE_SHIFT;
+const HDR_PAGES = MAX_HEADER >> PAGE_SHIFT;
 /** Data pages per datagram: offsets 0 .. 65535. */
 const DATA_PAGES = 65536 >> PAGE_SHIFT;
 const PAGES_PER_DG = HDR_PAGES + DATA_PAGES;
 /** Coverage words per page (one bit per 8 bytes). */
 const BIT_WORDS = PAGE >> 8;
-const OUT_SIZE = DEFRAG_MAX_HEADER + 65536;
+const OUT_SIZE = MAX_HEADER + 65536 + 8; // + slack for 4-byte copies
+/** Host byte order, so that 32-bit copies through a DataView keep byte order. */
+const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * Reassembles IP fragments, keyed by (IP version, source, destination,
@@ -74,8 +76,8 @@ const OUT_SIZE = DEFRAG_MAX_HEADER + 65536;
  *   final fragment ending before data already held: that fragment is
  *   dropped, the first end wins (`ip_frag_inconsistent_end`).
  * - A datagram longer than its length field can hold (65535 bytes of IPv4
- *   total length / IPv6 payload length), or a header longer than
- *   {@linkcode DEFRAG_MAX_HEADER}: `ip_frag_too_large`, dropped.
+ *   total length / IPv6 payload length), or a link + IP header over 2048
+ *   bytes in the first fragment: `ip_frag_too_large`, dropped.
  * - A fragment cut by the snaplen cannot be reassembled: dropped
  *   (`ip_frag_snaplen_cut`).
  * - Timeout in packet time from the first fragment seen (default 30 s, as
@@ -141,6 +143,7 @@ export class Defragmenter {
 
   // Page pool.
   #pool = new Uint8Array(0);
+  #pool32 = new Uint32Array(0); // the same bytes, for 4-byte copies (pages are aligned)
   #bits = new Uint32Array(0);
   #pagesMade = 0;
   #freePages = new Int32Array(0);
@@ -148,9 +151,14 @@ export class Defragmenter {
   #pagesUsed = 0;
 
   // Output ring.
-  readonly #outBufs: (Uint8Array | undefined)[] = new Array(DEFRAG_OUTPUTS).fill(undefined);
-  readonly #outRaws: (RawPacket | undefined)[] = new Array(DEFRAG_OUTPUTS).fill(undefined);
+  readonly #outBufs: (Uint8Array | undefined)[] = new Array(OUTPUTS).fill(undefined);
+  readonly #outViews: (DataView | undefined)[] = new Array(OUTPUTS).fill(undefined);
+  readonly #outRaws: (RawPacket | undefined)[] = new Array(OUTPUTS).fill(undefined);
   #outNext = 0;
+
+  // DataView of the last capture buffer fragments came from (one per source buffer).
+  #srcBuf: Uint8Array = new Uint8Array(0);
+  #srcView: DataView = new DataView(new ArrayBuffer(0));
 
   // Key of the fragment being added.
   #h = 0;
@@ -182,9 +190,9 @@ export class Defragmenter {
    * `DecodeResult.FRAGMENT`). Returns the completed datagram as a frame of
    * `raw`'s link type with the completing fragment's time, or null while
    * it is incomplete (or the fragment was refused). The result lives in
-   * output buffer `entry % DEFRAG_OUTPUTS` (the pipeline's batch entry), or
-   * with no `entry` in the next buffer in turn, and stays valid until that
-   * buffer is used again. The fragment's bytes are copied: `raw` may be
+   * output buffer `entry % 64` (the pipeline's batch entry; 64 is its
+   * `BATCH`), or with no `entry` in the next of the 64 buffers in turn, and
+   * stays valid until that buffer is used again. The fragment's bytes are copied: `raw` may be
    * reused at once.
    */
   add(p: DecodedPacket, raw: RawPacket, entry = -1): RawPacket | null {
@@ -199,7 +207,7 @@ export class Defragmenter {
     const extra = p.ipVersion === 4 ? p.ipHeaderLen : p.ipHeaderLen - 40;
     if (end + extra > 65535) return this.#drop("ip_frag_too_large");
     const hdrLen = off === 0 ? p.ipOffset - raw.offset + p.ipHeaderLen : 0;
-    if (hdrLen > DEFRAG_MAX_HEADER) return this.#drop("ip_frag_too_large");
+    if (hdrLen > MAX_HEADER) return this.#drop("ip_frag_too_large");
 
     let dg = this.#find(p);
     if (dg >= 0 && now - this.#created[dg] > this.#timeout) {
@@ -218,37 +226,45 @@ export class Defragmenter {
 
     // Data, 8 bytes (one coverage bit) at a time; held bytes win.
     const b = p.buf;
+    if (b !== this.#srcBuf) {
+      this.#srcBuf = b;
+      this.#srcView = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    }
+    const sv = this.#srcView;
     let src = p.payloadOffset;
     let overlap = false, conflict = false;
     const pageBase = dg * PAGES_PER_DG + HDR_PAGES;
-    for (let u = off; u < end; u += 8) {
-      const n = end - u < 8 ? end - u : 8;
+    let have = 0;
+    for (let u = off; u < end;) { // one page per turn
       let pg = this.#pages[pageBase + (u >> PAGE_SHIFT)];
       if (pg < 0) {
         pg = this.#newPage(dg, HDR_PAGES + (u >> PAGE_SHIFT));
         if (pg < 0) return null; // this datagram was evicted itself
       }
-      const bit = (u & PAGE_MASK) >> 3;
-      const w = pg * BIT_WORDS + (bit >> 5), m = 1 << (bit & 31);
-      const pool = this.#pool;
-      const at = (pg << PAGE_SHIFT) + (u & PAGE_MASK);
-      if ((this.#bits[w] & m) !== 0) {
-        overlap = true;
-        if (!conflict) {
-          for (let k = 0; k < n; k++) {
-            if (pool[at + k] !== b[src + k]) {
-              conflict = true;
-              break;
-            }
+      const pageEnd = Math.min(end, (u | PAGE_MASK) + 1);
+      const bits = this.#bits, pool32 = this.#pool32;
+      let at = (pg << PAGE_SHIFT) + (u & PAGE_MASK);
+      let bit = (pg << (PAGE_SHIFT - 3)) + ((u & PAGE_MASK) >> 3); // over the whole pool
+      for (; u < pageEnd; u += 8, src += 8, at += 8, bit++) {
+        const w = bit >> 5, m = 1 << (bit & 31);
+        const n = pageEnd - u < 8 ? pageEnd - u : 8; // < 8 only for the datagram's last bytes
+        if ((bits[w] & m) !== 0) {
+          overlap = true;
+          if (!conflict) conflict = !this.#same(at, sv, src, n);
+        } else {
+          if (n === 8) {
+            pool32[at >> 2] = sv.getUint32(src, LE);
+            pool32[(at >> 2) + 1] = sv.getUint32(src + 4, LE);
+          } else {
+            const pool = this.#pool;
+            for (let k = 0; k < n; k++) pool[at + k] = b[src + k];
           }
+          bits[w] |= m;
+          have += n;
         }
-      } else {
-        for (let k = 0; k < n; k++) pool[at + k] = b[src + k];
-        this.#bits[w] |= m;
-        this.#have[dg] += n;
       }
-      src += n;
     }
+    this.#have[dg] += have;
     if (end > this.#maxEnd[dg]) this.#maxEnd[dg] = end;
     if (overlap) this.#weirds.add("ip_frag_overlap");
     if (conflict) this.#weirds.add("ip_frag_overlap_conflict");
@@ -269,6 +285,17 @@ export class Defragmenter {
       this.#expireOne(h);
       h = this.#head;
     }
+  }
+
+  /** Whether the `n` (<= 8) held bytes at pool offset `at` equal the source's at `src`. */
+  #same(at: number, sv: DataView, src: number, n: number): boolean {
+    if (n === 8) {
+      const pool32 = this.#pool32, i = at >> 2;
+      return pool32[i] === sv.getUint32(src, LE) && pool32[i + 1] === sv.getUint32(src + 4, LE);
+    }
+    const pool = this.#pool;
+    for (let k = 0; k < n; k++) if (pool[at + k] !== sv.getUint8(src + k)) return false;
+    return true;
   }
 
   #drop(name: WeirdName): null {
@@ -457,6 +484,7 @@ export class Defragmenter {
         const pool = new Uint8Array(want << PAGE_SHIFT);
         pool.set(this.#pool);
         this.#pool = pool;
+        this.#pool32 = new Uint32Array(pool.buffer);
         const bits = new Uint32Array(want * BIT_WORDS);
         bits.set(this.#bits);
         this.#bits = bits;
@@ -495,25 +523,29 @@ export class Defragmenter {
       this.#release(dg);
       return this.#drop("ip_frag_too_large");
     }
-    const slot = entry >= 0 ? entry % DEFRAG_OUTPUTS : this.#outNext++ % DEFRAG_OUTPUTS;
+    const slot = entry >= 0 ? entry % OUTPUTS : this.#outNext++ % OUTPUTS;
     let out = this.#outBufs[slot];
+    let ov = this.#outViews[slot];
     let r = this.#outRaws[slot];
-    if (out === undefined || r === undefined) {
+    if (out === undefined || ov === undefined || r === undefined) {
       out = this.#outBufs[slot] = new Uint8Array(OUT_SIZE);
+      ov = this.#outViews[slot] = new DataView(out.buffer);
       r = this.#outRaws[slot] = new RawPacket();
       r.buf = out;
     }
-    const pool = this.#pool, base = dg * PAGES_PER_DG;
+    // Page by page, 4 bytes at a time: a page's last word may carry up to 3
+    // bytes past its data, which the next page's copy (or nothing) follows.
+    const pool32 = this.#pool32, base = dg * PAGES_PER_DG;
     for (let s = 0, o = 0; o < hdrLen; s++, o += PAGE) {
-      const at = this.#pages[base + s] << PAGE_SHIFT;
+      const at = this.#pages[base + s] << (PAGE_SHIFT - 2);
       const n = Math.min(PAGE, hdrLen - o);
-      for (let k = 0; k < n; k++) out[o + k] = pool[at + k];
+      for (let k = 0; k < n; k += 4) ov.setUint32(o + k, pool32[at + (k >> 2)], LE);
     }
     for (let s = 0, o = 0; o < end; s++, o += PAGE) {
-      const at = this.#pages[base + HDR_PAGES + s] << PAGE_SHIFT;
+      const at = this.#pages[base + HDR_PAGES + s] << (PAGE_SHIFT - 2);
       const n = Math.min(PAGE, end - o);
       const to = hdrLen + o;
-      for (let k = 0; k < n; k++) out[to + k] = pool[at + k];
+      for (let k = 0; k < n; k += 4) ov.setUint32(to + k, pool32[at + (k >> 2)], LE);
     }
     if (v4) {
       const ihl = hdrLen - ipOff;
