@@ -37,6 +37,7 @@ neg_tls_keepalive|negative|-|-|10.77.2.3:9443|0|long-lived TLS 1.3 (python ssl):
 multi_session4|positive|TCP|established|10.77.2.2:443|4|four concurrent sessions of one client host to 10.77.2.2:443 (default settings, 2 TCP each), four users (labuser, labuser2-4) and four vpnclient accounts on four virtual NICs (se0-se3), connected 2 s apart; 8 pings of 1,200 B through each, concurrently; then disconnected 1 s apart
 neg_ssh_websocket|negative|-|-|10.77.3.2:22|0|ssh -N -L 127.0.0.1:14443:10.77.2.3:8765 (default cipher); python WebSocket over TLS 1.3 (ws_tls.py, RFC 6455) through the forward: upgrade, first client message 2-4 KB (server acks ~10 B), then client 50-200 B every 1-2 s, server pushes 40-300 B every 1.5-3 s, 40 s
 neg_ssh_websocket_bigfirst|negative|-|-|10.77.3.2:22|0|as neg_ssh_websocket, but the server answers the first client message (2-4 KB) with a 1-2 KB message (like a SoftEther hello answering the watermark)
+neg_ssh_websocket_setup|negative|-|-|10.77.3.2:22|0|as neg_ssh_websocket, but the first exchanges have SoftEther's set-up sizes (watermark/hello/login/welcome look-alike): client 2-3.5 KB, server answers 0.3-1.4 KB, client 2-4 KB, server answers 1.5-3 KB (WebSocket payload sizes, each message sent after the previous answer; ws_tls.py --setup / --setup-replies), then client 50-200 B every 1-2 s, server pushes 40-300 B every 1.5-3 s (unprompted, starting after the set-up), 40 s
 EOF
 )
 
@@ -188,8 +189,14 @@ multi_session() {
 # ----------------------------------------------------------- negatives helpers
 W=$WEB_IP
 
-ssh_websocket() { # ssh_websocket SECS [ws_tls.py server options]: WebSocket/TLS through ssh -L
+ssh_websocket() { # ssh_websocket SECS [ws_tls.py server options] [-- client options]: WebSocket/TLS through ssh -L
   local secs=$1; shift
+  local copts=() sopts=()
+  while [ $# -gt 0 ]; do
+    if [ "$1" = -- ]; then shift; copts=("$@"); break; fi
+    sopts+=("$1"); shift
+  done
+  set -- ${sopts[@]+"${sopts[@]}"}
   local d="$OUT/ws" port=8765; mkdir -p "$d"
   [ -f "$d/ws.crt" ] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
     -subj "/CN=ws.lab" -keyout "$d/ws.key" -out "$d/ws.crt" 2>/dev/null
@@ -201,7 +208,7 @@ ssh_websocket() { # ssh_websocket SECS [ws_tls.py server options]: WebSocket/TLS
   wait_fwd 127.0.0.1 "$FWD_PORT"
   sleep 1
   # (not in $(...): BG must stay in this shell so cleanup stops ssh and the server)
-  cli /usr/bin/python3 "$LAB_DIR/ws_tls.py" client 127.0.0.1 "$FWD_PORT" "$secs" >"$OUT/ws_client.out"
+  cli /usr/bin/python3 "$LAB_DIR/ws_tls.py" client 127.0.0.1 "$FWD_PORT" "$secs" ${copts[@]+"${copts[@]}"} >"$OUT/ws_client.out"
   say "websocket client: $(cat "$OUT/ws_client.out")"
   sleep 1
 }
@@ -391,6 +398,7 @@ case "$NAME" in
   multi_session4) multi_session ;;
   neg_ssh_websocket) ssh_websocket 40 ;;
   neg_ssh_websocket_bigfirst) ssh_websocket 40 --first-reply 1024-2048 ;;
+  neg_ssh_websocket_setup) ssh_websocket 40 --setup-replies 300-1400,1536-3072 -- --setup 2048-3584,2048-4096 ;;
   *) die "scenario $NAME not implemented" ;;
 esac
 say "done in $((SECONDS - t0)) s"

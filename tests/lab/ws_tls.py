@@ -1,16 +1,23 @@
 #!/usr/bin/env python3
 """WebSocket over TLS (RFC 6455), stdlib only — lab2 look-alike negatives (neg_ssh_websocket*).
 
-  ws_tls.py server BIND_IP PORT CERT KEY [--first-reply MIN-MAX] [--seed N]
-  ws_tls.py client HOST PORT SECS [--seed N]
+  ws_tls.py server BIND_IP PORT CERT KEY [--first-reply MIN-MAX | --setup-replies LIST] [--seed N]
+  ws_tls.py client HOST PORT SECS [--setup LIST] [--seed N]
+  (LIST = MIN-MAX[,MIN-MAX...], message sizes in bytes of WebSocket payload)
 
 Server: accepts TLS connections, answers the HTTP Upgrade with 101, echoes a short ack to
 each client message (or MIN-MAX random bytes, base64 text, to the FIRST message with
 --first-reply, like a SoftEther hello answering the watermark) and pushes 40-300 B JSON
 text frames every 1.5-3 s until the client closes.
+--setup-replies LIST: answer the first len(LIST) client messages with messages of those
+sizes (like SoftEther's hello and welcome answering watermark and login) and start the
+pushes only after the last of these answers.
 Client: TLS to HOST:PORT (SNI ws.lab), Upgrade handshake, a first text message of 2-4 KB,
 then 50-200 B messages every 1-2 s for SECS seconds, then a close frame. Prints
 "sent N received M".
+--setup LIST: instead of the one 2-4 KB first message, send len(LIST) messages of those
+sizes, each after the server's answer to the previous one (the first right after the
+upgrade), then the timed messages.
 """
 import base64
 import hashlib
@@ -122,7 +129,9 @@ def serve_one(conn, args, seed):
             except OSError:
                 return
 
-    threading.Thread(target=pusher, daemon=True).start()
+    setup = list(args.get("setup_replies") or [])
+    if not setup:
+        threading.Thread(target=pusher, daemon=True).start()
     first = True
     try:
         while True:
@@ -133,7 +142,12 @@ def serve_one(conn, args, seed):
             if op == OP_PING:
                 send(OP_PONG, data)
                 continue
-            if first and args.get("first_reply"):
+            if setup:
+                lo, hi = setup.pop(0)
+                send(OP_TEXT, text(r, "welcome", 0, lo, hi))
+                if not setup:
+                    threading.Thread(target=pusher, daemon=True).start()
+            elif first and args.get("first_reply"):
                 lo, hi = args["first_reply"]
                 send(OP_TEXT, text(r, "welcome", 0, lo, hi))
             else:
@@ -148,6 +162,15 @@ def serve_one(conn, args, seed):
         pass
 
 
+def size_list(arg):
+    """"MIN-MAX[,MIN-MAX...]" -> [(MIN, MAX), ...]"""
+    out = []
+    for part in arg.split(","):
+        lo, hi = part.split("-")
+        out.append((int(lo), int(hi)))
+    return out
+
+
 def server(argv):
     bind, port, cert, key = argv[0], int(argv[1]), argv[2], argv[3]
     args = {}
@@ -157,6 +180,9 @@ def server(argv):
         if rest[0] == "--first-reply":
             lo, hi = rest[1].split("-")
             args["first_reply"] = (int(lo), int(hi))
+            rest = rest[2:]
+        elif rest[0] == "--setup-replies":
+            args["setup_replies"] = size_list(rest[1])
             rest = rest[2:]
         elif rest[0] == "--seed":
             seed = int(rest[1])
@@ -184,7 +210,16 @@ def server(argv):
 
 def client(argv):
     host, port, secs = argv[0], int(argv[1]), float(argv[2])
-    seed = int(argv[4]) if len(argv) > 4 and argv[3] == "--seed" else 23
+    seed, setup = 23, None
+    rest = argv[3:]
+    while rest:
+        if rest[0] == "--seed":
+            seed = int(rest[1])
+        elif rest[0] == "--setup":
+            setup = size_list(rest[1])
+        else:
+            sys.exit("unknown option " + rest[0])
+        rest = rest[2:]
     r = random.Random(seed)
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
@@ -200,6 +235,21 @@ def client(argv):
     if " 101 " not in head.split("\r\n")[0] or accept_key(key) not in head:
         sys.exit("bad upgrade response: " + head.split("\r\n")[0])
     got = [0]
+    sent = 0
+    if setup:
+        # set-up exchange: each message waits for the server's answer (pings answered)
+        for lo, hi in setup:
+            s.sendall(frame(OP_TEXT, text(r, "subscribe" if sent == 0 else "auth", sent, lo, hi), True))
+            sent += 1
+            while True:
+                op, data = rd.frame()
+                if op == OP_PING:
+                    s.sendall(frame(OP_PONG, data, True))
+                    continue
+                if op == OP_CLOSE:
+                    sys.exit("server closed during set-up")
+                got[0] += 1
+                break
 
     def reader():
         try:
@@ -213,8 +263,9 @@ def client(argv):
 
     t = threading.Thread(target=reader, daemon=True)
     t.start()
-    sent = 1
-    s.sendall(frame(OP_TEXT, text(r, "subscribe", 0, 2048, 4096), True))
+    if not setup:
+        sent = 1
+        s.sendall(frame(OP_TEXT, text(r, "subscribe", 0, 2048, 4096), True))
     end = time.time() + secs
     while True:
         time.sleep(r.uniform(1.0, 2.0))
