@@ -34,6 +34,12 @@ const MAX_MESSAGES = 96;
 export const SSH_DECISION_WINDOW = 12;
 /** Seconds after a short reply before calling it an extra connection (not administration). */
 const SHORT_WAIT = 1.0;
+/**
+ * Seconds after the inner welcome by which both sides' first tunnel bursts
+ * must have shown (longer on paths with a longer round trip), as the TLS
+ * path's decision delay.
+ */
+const TUNNEL_START = 0.8;
 /** Tunnel messages required in each direction after the welcome. */
 const TUNNEL_MESSAGES = 1;
 
@@ -60,6 +66,7 @@ export class BurstPatternDetector {
 
   readonly #framing: number;
   readonly #label: string;
+  readonly #startDelay: number;
   readonly #dir = new Int8Array(MAX_MESSAGES);
   readonly #size = new Float64Array(MAX_MESSAGES);
   readonly #end = new Float64Array(MAX_MESSAGES);
@@ -80,11 +87,14 @@ export class BurstPatternDetector {
 
   /**
    * `framing`: bytes of outer framing per burst ({@linkcode SSH_FRAMING} or
-   * {@linkcode TLS_FRAMING}); `label` prefixes the evidence names ("ssh", "burst").
+   * {@linkcode TLS_FRAMING}); `label` prefixes the evidence names ("ssh",
+   * "burst"); `rtt`: the connection's round trip from its TCP handshake (0
+   * unknown), which stretches the time the tunnel has to start.
    */
-  constructor(framing = SSH_FRAMING, label = "ssh") {
+  constructor(framing = SSH_FRAMING, label = "ssh", rtt = 0) {
     this.#framing = framing;
     this.#label = label;
+    this.#startDelay = Math.max(TUNNEL_START, 1.5 * rtt);
   }
 
   /** `len` more in-order stream bytes of direction `dir` at `ts`. */
@@ -174,8 +184,11 @@ export class BurstPatternDetector {
     // After the set-up: messages each way, and RPC replies (a server message
     // right after a client one; administration answers some with > 1.7 KB).
     let c = 0, s = 0, rpc = 0, big = 0, own = 0, prev = 1;
+    let firstC = Infinity, firstS = Infinity; // first tunnel burst each way
     for (let j = this.#welcomeAt + 1; j < this.#n; j++) {
       const d = this.#dir[j];
+      if (d === 0) firstC = Math.min(firstC, this.#end[j]);
+      else firstS = Math.min(firstS, this.#end[j]);
       if (d === 0) c++;
       else {
         s++;
@@ -188,11 +201,22 @@ export class BurstPatternDetector {
       }
       prev = d;
     }
-    if (this.#burstDir === 0) c++;
-    else if (this.#burstDir === 1) s++;
+    if (this.#burstDir === 0) {
+      c++;
+      firstC = Math.min(firstC, this.#burstEnd);
+    } else if (this.#burstDir === 1) {
+      s++;
+      firstS = Math.min(firstS, this.#burstEnd);
+    }
     if (this.#short && looksLikeAdminRpc(rpc, big)) return this.#verdict(Verdict.ADMIN);
     if (this.#short && final && rpc >= 1) return this.#verdict(Verdict.ADMIN);
-    const tunnel = c >= TUNNEL_MESSAGES && s >= TUNNEL_MESSAGES;
+    // SoftEther's tunnel starts at once: each side sends its keep-alive (or
+    // first frames) right after the welcome, as on the TLS path. An
+    // application conversation whose next messages come later on timers is
+    // not a tunnel starting.
+    const start = this.#welcomeTs + this.#startDelay;
+    const started = firstC <= start && firstS <= start;
+    const tunnel = c >= TUNNEL_MESSAGES && s >= TUNNEL_MESSAGES && (this.#short || started);
     if (own > 0 && !this.evidence.includes(`${this.#label}_server_independent`)) {
       this.evidence.push(`${this.#label}_server_independent`);
     }
@@ -206,9 +230,10 @@ export class BurstPatternDetector {
     }
     if (this.#attempt && final && c + s === 0) return this.#verdict(Verdict.ATTEMPT);
     if (final || ts > this.#welcomeTs + SSH_DECISION_WINDOW) return Verdict.NOT_SOFTETHER;
+    if (!this.#short && !this.#attempt && ts > start) return Verdict.NOT_SOFTETHER;
     if (this.#short) {
       this.deadline = this.#welcomeTs + (waitShort ? SHORT_WAIT : SSH_DECISION_WINDOW);
-    }
+    } else if (!this.#attempt) this.deadline = start;
     return Verdict.UNDECIDED;
   }
 

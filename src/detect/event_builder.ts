@@ -17,7 +17,7 @@ const sw = new Uint32Array(4);
 
 /**
  * The event for flow `slot`, classified by `an` at packet time `ts`. When
- * the content showed the flow table's roles reversed (`an.flipped`: a flow
+ * the content showed the flow table's roles reversed (`an.flipped`, `an.swapped`: a flow
  * picked up mid-stream), client and server are swapped.
  */
 export function buildEvent(
@@ -27,11 +27,12 @@ export function buildEvent(
   ts: number,
 ): DetectionEvent {
   const v = table.ipVersion(slot);
-  const c = an.flipped ? 1 : 0;
+  const flip = an.flipped !== an.swapped;
+  const c = flip ? 1 : 0;
   table.address(slot, c, cw);
   table.address(slot, 1 - c, sw);
   let cp = table.clientPort(slot), sp = table.serverPort(slot);
-  if (an.flipped) [cp, sp] = [sp, cp];
+  if (flip) [cp, sp] = [sp, cp];
   const ev: DetectionEvent = {
     ts,
     kind: an.verdict === Verdict.ADMIN ? "admin" : "vpn",

@@ -64,8 +64,16 @@ export class Inspection implements ConnectionHost {
   setupTs = 0;
   /** Packet time of the first FIN or RST (0 while open). */
   closedTs = 0;
-  /** True when the flow table's client is in fact the server (told by content). */
+  /**
+   * True when the flow table's client is in fact the server, told by the
+   * first bytes (the sniffer then swaps directions for the analyzers).
+   */
   flipped = false;
+  /**
+   * True when an analyzer found the roles reversed later, from the set-up
+   * itself (a stream picked up mid-way); it keeps its own mapping.
+   */
+  swapped = false;
   /** Round trip sensor → server → sensor from the TCP handshake (0: unknown). */
   readonly rttServer: number;
   /** Whole round trip from the TCP handshake (0: unknown). */
@@ -74,6 +82,11 @@ export class Inspection implements ConnectionHost {
   readonly rolesKnown: boolean;
   /** True when a direction's stream start (its SYN) was not seen: picked up mid-stream. */
   readonly midstream: boolean;
+  /**
+   * False when the connection's first client bytes were not seen (picked up
+   * mid-stream inside TLS): a proxy layer before it cannot be ruled out.
+   */
+  layerKnown = true;
   /** Supporting evidence from the layers (added to the pattern's base). */
   score = 0;
   /** Names of those signals. */

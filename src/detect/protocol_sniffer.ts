@@ -38,7 +38,10 @@ const enum Kind {
   HTTP_RESPONSE,
   SOCKS4,
   SOCKS5,
+  SOCKS4_REPLY,
+  SOCKS5_REPLY,
   SSH,
+  SSH_PACKET,
 }
 
 function startsWith(b: Uint8Array, off: number, n: number, text: string): number {
@@ -47,10 +50,32 @@ function startsWith(b: Uint8Array, off: number, n: number, text: string): number
   return k === text.length ? 1 : -1; // -1: a prefix so far
 }
 
-/** What the first `n` bytes of a direction look like. */
-function classify(b: Uint8Array, off: number, n: number): Kind {
+/** SSH binary packet of the key exchange (clear text): KEXINIT, NEWKEYS, ECDH/DH init or reply. */
+function sshPacket(b: Uint8Array, off: number, n: number): Kind {
+  if (n < 6) return Kind.NEED;
+  const len = ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
+  const pad = b[off + 4], code = b[off + 5];
+  if (len < 12 || len > 35000 || pad < 4 || pad >= len) return Kind.NONE;
+  return code === 20 || code === 21 || code === 30 || code === 31 ? Kind.SSH_PACKET : Kind.NONE;
+}
+
+/**
+ * What the first `n` bytes of a direction look like; `chunk` is the length of
+ * the first delivery (a SOCKS reply is a whole segment of its own).
+ */
+function classify(b: Uint8Array, off: number, n: number, midstream: boolean): Kind {
   if (n < 2) return Kind.NEED;
   const b0 = b[off], b1 = b[off + 1];
+  if (midstream) {
+    // The client's first bytes went by before the capture started: the
+    // server's SOCKS answer, or SSH's key exchange, may be the first seen.
+    if (n === 2 && b0 === 5 && (b1 === 0 || b1 === 2)) return Kind.SOCKS5_REPLY;
+    if (n === 8 && b0 === 0 && b1 >= 0x5a && b1 <= 0x5d) return Kind.SOCKS4_REPLY;
+    if (b0 === 0) {
+      const k = sshPacket(b, off, n);
+      if (k !== Kind.NONE) return k;
+    }
+  }
   if (b0 >= 20 && b0 <= 23 && b1 === 3) {
     if (n < 6) return Kind.NEED;
     if (b[off + 2] > 4) return Kind.NONE;
@@ -178,9 +203,9 @@ export class ProtocolSniffer implements StreamAnalyzer {
     pre.set(buf.subarray(off, off + take), dir * SNIFF_MAX + have);
     if (dir === 0) this.#preLen0 = have + take;
     else this.#preLen1 = have + take;
-    const k = classify(pre, dir * SNIFF_MAX, have + take);
+    const k = classify(pre, dir * SNIFF_MAX, have + take, this.#c.midstream);
     if (k === Kind.NEED && have + take < SNIFF_MAX && take === len) return; // wait for more bytes
-    this.#choose(dir, k);
+    this.#choose(dir, k, ts);
     if (this.#c.decided || this.#child === undefined) return;
     // Replay what was kept: the first speaker's bytes, then the other's.
     const first = this.#firstDir, second = 1 - first;
@@ -200,7 +225,7 @@ export class ProtocolSniffer implements StreamAnalyzer {
   }
 
   /** Build the analyzers for what direction `dir` (flow table's) showed first. */
-  #choose(dir: number, k: Kind): void {
+  #choose(dir: number, k: Kind, ts: number): void {
     const c = this.#c;
     const free = !c.rolesKnown; // roles may still be corrected by content
     const flipIf = (senderIsServer: boolean) => {
@@ -220,11 +245,13 @@ export class ProtocolSniffer implements StreamAnalyzer {
         // server sending its hello first (not TLS as SoftEther speaks it).
         if (c.rolesKnown && dir === 0) break;
         flipIf(true);
+        c.layerKnown = false; // a proxy request may have gone before the hello
         this.#set(tls, tls);
         return;
       }
       case Kind.TLS_RECORD: {
         if (!c.midstream) break;
+        c.layerKnown = false;
         this.#set(tls, tls);
         return;
       }
@@ -243,6 +270,18 @@ export class ProtocolSniffer implements StreamAnalyzer {
         if (c.rolesKnown && dir === 1) break;
         this.#set(new SocksAnalyzer(c, tls, k === Kind.SOCKS4 ? 4 : 5), tls);
         return;
+      case Kind.SOCKS4_REPLY:
+      case Kind.SOCKS5_REPLY: {
+        // The request went by: the answer's sender is the server.
+        flipIf(true);
+        const v = k === Kind.SOCKS4_REPLY ? 4 : 5;
+        const pre = this.#pre!, at = dir * SNIFF_MAX;
+        const a = new SocksAnalyzer(c, tls, v);
+        a.missedRequest(v === 5 ? pre[at + 1] : -1, ts);
+        this.#set(a, tls);
+        return;
+      }
+      case Kind.SSH_PACKET:
       case Kind.SSH: {
         const a = new SizePathAnalyzer(c, SSH_FRAMING, "ssh");
         c.setVariant("SSH");
@@ -253,6 +292,7 @@ export class ProtocolSniffer implements StreamAnalyzer {
       default:
         if (c.midstream) {
           // Picked up inside a record: find the next record boundary.
+          c.layerKnown = false;
           this.#set(tls, tls);
           return;
         }
@@ -280,8 +320,12 @@ export class ProtocolSniffer implements StreamAnalyzer {
     }
     if (dir === 0) this.#sshSeen0 += len;
     else this.#sshSeen1 += len;
-    const client = find(b, off, len, "ext-info-c") >= 0 || find(b, off, len, "-c-v00@") >= 0;
-    const server = find(b, off, len, "ext-info-s") >= 0 || find(b, off, len, "-s-v00@") >= 0;
+    // Key exchange: the client's ECDH/DH init (30), the server's reply (31).
+    const code = sshPacket(b, off, len) === Kind.SSH_PACKET ? b[off + 5] : 0;
+    const client = code === 30 || find(b, off, len, "ext-info-c") >= 0 ||
+      find(b, off, len, "-c-v00@") >= 0;
+    const server = code === 31 || find(b, off, len, "ext-info-s") >= 0 ||
+      find(b, off, len, "-s-v00@") >= 0;
     if (client === server) return;
     this.#sshRoles = false;
     const isServer = server;

@@ -25,7 +25,7 @@ export class SizePathAnalyzer implements StreamAnalyzer, SetupDecider {
   constructor(c: Inspection, framing: number, label: string) {
     this.#c = c;
     this.layer = label;
-    this.#bursts = new BurstPatternDetector(framing, label);
+    this.#bursts = new BurstPatternDetector(framing, label, c.rtt);
   }
 
   /** Stage reached: WELCOME once the inner set-up matched (5), else 0. */

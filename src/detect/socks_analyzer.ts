@@ -33,6 +33,18 @@ export class SocksAnalyzer implements StreamAnalyzer {
     host.setVariant(version === 4 ? "SOCKS4 Proxy" : "SOCKS5 Proxy");
   }
 
+  /**
+   * The client's first message went by before the capture started (the
+   * server's answer is the first thing seen): stand in for it — a SOCKS5
+   * greeting offering the `method` the server chose, or a SOCKS4 request.
+   */
+  missedRequest(method: number, ts: number): void {
+    const req = method >= 0
+      ? Uint8Array.of(5, 1, method)
+      : Uint8Array.of(4, 1, 0, 0, 0, 0, 0, 1, 0);
+    this.data(0, req, 0, req.length, ts);
+  }
+
   /** Stream bytes of direction `dir`. */
   data(dir: number, b: Uint8Array, off: number, len: number, ts: number): void {
     if (this.#open & (1 << dir)) {

@@ -72,6 +72,8 @@ export class TlsSetupAnalyzer implements StreamAnalyzer, MessageSink, SetupDecid
   #lastClientStart = -1e9; // start of the last post-setup client message
   #keepAliveDirs = 0; // bit per direction: a keep-alive-sized message within the delay
   #left = false; // the stream left TLS after the set-up
+  #swap = 0; // 1 when the watermark showed the roles reversed (picked up mid-stream)
+  #skipped = 0; // messages passed over before the set-up, mid-stream
 
   /**
    * Creates the analyzer for connection `c`; `midstream` when the stream was
@@ -140,10 +142,11 @@ export class TlsSetupAnalyzer implements StreamAnalyzer, MessageSink, SetupDecid
       // larger than any set-up message (with a part joined before it, too):
       // not SoftEther, whatever follows.
       const s = this.#m.stage;
+      const pendingDir = msgs.pendingDir < 0 ? -1 : msgs.pendingDir ^ this.#swap;
       if (
         s === Stage.MISMATCH ||
         (s <= Stage.SHORT_REQUEST &&
-          msgs.pendingSize + (msgs.pendingDir === this.#m.lastDir ? this.#m.lastSize : 0) >
+          msgs.pendingSize + (pendingDir === this.#m.lastDir ? this.#m.lastSize : 0) >
             SETUP_MESSAGE_MAX)
       ) {
         c.fail();
@@ -229,6 +232,9 @@ export class TlsSetupAnalyzer implements StreamAnalyzer, MessageSink, SetupDecid
   /** A complete application message under TLS. */
   message(dir: number, size: number, start: number, ts: number, _records: number): void {
     const m = this.#m;
+    dir ^= this.#swap;
+    if (this.#midstream && m.stage === Stage.NONE && !this.#setupStart(dir, size)) return;
+    dir ^= this.#swap;
     if (m.message(dir, size)) {
       if (m.complete) this.#c.setupTs = ts;
       return;
@@ -251,8 +257,32 @@ export class TlsSetupAnalyzer implements StreamAnalyzer, MessageSink, SetupDecid
     if (this.#c.suspect) this.reconsider(ts);
   }
 
+  /**
+   * Picked up mid-stream, before the set-up: whatever went before the
+   * watermark (tickets, the tail of earlier messages) is passed over, and
+   * the watermark's sender is the client — the content tells the roles when
+   * no TCP handshake did. False while the message is passed over.
+   */
+  #setupStart(dir: number, size: number): boolean {
+    const c = this.#c;
+    if (size < SIZES.watermark.min || size > SIZES.watermark.max) {
+      if (++this.#skipped > 8) c.fail();
+      return false;
+    }
+    if (dir === 1) {
+      if (c.rolesKnown) {
+        c.fail();
+        return false;
+      }
+      this.#swap = 1;
+      c.swapped = !c.swapped;
+    }
+    return true;
+  }
+
   /** One application record after the handshake. */
   appRecord(dir: number, size: number, ts: number, index: number): void {
+    dir ^= this.#swap;
     // The tunnel starts with a keep-alive from each side (8–519 bytes). The
     // server's may follow its welcome closely enough to join its message:
     // the welcome is one record, so later records of that answer are tunnel.
@@ -293,7 +323,7 @@ export class TlsSetupAnalyzer implements StreamAnalyzer, MessageSink, SetupDecid
     // The last set-up message is complete only when the other side answers:
     // arm the timer when the server's answer is pending.
     const m = this.#msgs;
-    if (m.pendingDir === 1 && (st === Stage.LOGIN || st === Stage.SHORT_REQUEST)) {
+    if (m.pendingDir === (1 ^ this.#swap) && (st === Stage.LOGIN || st === Stage.SHORT_REQUEST)) {
       c.deadline = m.pendingLast + DECISION_DELAY;
     }
   }

@@ -148,6 +148,7 @@ export class TcpReassembler {
       this.#fin |= 1 << dir;
       if (dir === 0) this.#finSeq0 = (seq + len) >>> 0;
       else this.#finSeq1 = (seq + len) >>> 0;
+      if (len === 0 && this.#heldSegs > 0) this.#drain(1 - dir, ts); // acks of it may wait
     }
     if (this.#heldSegs > 0) this.#expireWaits(ts);
     if (len === 0) return;
