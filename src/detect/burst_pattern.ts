@@ -94,7 +94,10 @@ export class BurstPatternDetector {
   constructor(framing = SSH_FRAMING, label = "ssh", rtt = 0) {
     this.#framing = framing;
     this.#label = label;
-    this.#startDelay = Math.max(TUNNEL_START, 1.5 * rtt);
+    // Inside SSH the tunnel must start at once (an application forwarded
+    // through SSH is the look-alike); TLS cut by the snaplen keeps its other
+    // evidence (half-duplex connections carry one direction each).
+    this.#startDelay = label === "ssh" ? Math.max(TUNNEL_START, 1.5 * rtt) : SSH_DECISION_WINDOW;
   }
 
   /** `len` more in-order stream bytes of direction `dir` at `ts`. */
