@@ -78,6 +78,8 @@ export class Inspection implements ConnectionHost {
   readonly rttServer: number;
   /** Whole round trip from the TCP handshake (0: unknown). */
   readonly rtt: number;
+  /** Round trip seen in the set-up (watermark end to hello start), seconds; 0 before. */
+  setupRtt = 0;
   /** True when the flow's roles came from its handshake (content must not flip them). */
   readonly rolesKnown: boolean;
   /** True when a direction's stream start (its SYN) was not seen: picked up mid-stream. */

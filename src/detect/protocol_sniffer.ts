@@ -234,10 +234,14 @@ export class ProtocolSniffer implements StreamAnalyzer {
     const tls = new TlsSetupAnalyzer(
       c,
       k === Kind.TLS_RECORD || k === Kind.NEED || k === Kind.NONE,
+      k === Kind.TLS_RECORD && this.#pre![dir * SNIFF_MAX] === 20, // ChangeCipherSpec: handshake end
     );
     switch (k) {
       case Kind.TLS_CLIENT:
         flipIf(false);
+        // Picked up mid-stream, the ClientHello need not be the stream's
+        // first bytes: a proxy request may have gone before it.
+        if (c.midstream) c.layerKnown = false;
         this.#set(tls, tls);
         return;
       case Kind.TLS_SERVER: {
@@ -275,9 +279,8 @@ export class ProtocolSniffer implements StreamAnalyzer {
         // The request went by: the answer's sender is the server.
         flipIf(true);
         const v = k === Kind.SOCKS4_REPLY ? 4 : 5;
-        const pre = this.#pre!, at = dir * SNIFF_MAX;
         const a = new SocksAnalyzer(c, tls, v);
-        a.missedRequest(v === 5 ? pre[at + 1] : -1, ts);
+        a.missedRequest(v === 5 ? this.#pre![dir * SNIFF_MAX + 1] : -1, ts);
         this.#set(a, tls);
         return;
       }

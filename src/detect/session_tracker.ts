@@ -1,8 +1,13 @@
 /**
  * Folds connections into VPN sessions, as SoftEther Alert 1.00 printed one
- * line per VPN connection: a session's extra TCP connections
- * (additional_connect) are counted into the session that is already
- * reported; the automatic retries of a failed login are one attempt line.
+ * line per VPN connection: a session is its main connection (watermark,
+ * hello, login, welcome) plus the extra TCP connections (additional_connect)
+ * that join it. Every main connection starts a session — concurrent
+ * sessions of one client to one server (several accounts) are separate
+ * lines — and an extra connection joins the newest live session of its
+ * client and server. The automatic retries of a failed login are one
+ * attempt line; administration connections of one client to one server
+ * within a live session are one line.
  *
  * @module
  */
@@ -18,6 +23,8 @@ interface Session {
   event: DetectionEvent;
   live: number;
   lastTs: number;
+  /** Started by an extra connection: its main connection was not seen (yet). */
+  orphan: boolean;
 }
 
 /** What the tracker decided for a connection. */
@@ -31,12 +38,23 @@ export const Fold = {
 /** Receives the summary of a session that ended (phase "end"). */
 export type SessionEndFn = (summary: DetectionEvent) => void;
 
-/** Groups connections by (kind, variant, outcome, client ip, server, target). */
+/** Client and server of an event, with its kind and outcome: sessions are grouped by it. */
+function endpointKey(ev: DetectionEvent): string {
+  return `${ev.kind}|${ev.outcome}|${ev.client.ip}|${ev.server.ip}|${ev.server.port}`;
+}
+
+/** Same way through the same proxy to the same target (an unknown target matches any). */
+function compatible(a: DetectionEvent, b: DetectionEvent): boolean {
+  if (a.variant !== b.variant) return false;
+  if (a.target === undefined || b.target === undefined) return true;
+  return a.target.host === b.target.host && a.target.port === b.target.port;
+}
+
+/** Groups classified connections into sessions. */
 export class SessionTracker {
-  readonly #sessions = new Map<string, Session>();
+  readonly #sessions = new Map<string, Session[]>(); // by endpointKey, oldest first
+  readonly #of = new WeakMap<DetectionEvent, Session>(); // connection → its session
   readonly #onEnd: SessionEndFn;
-  /** Connections folded into an existing session. */
-  folded = 0;
 
   /** Creates a tracker; `onEnd` gets each session's summary once it is over. */
   constructor(onEnd: SessionEndFn = () => {}) {
@@ -45,19 +63,23 @@ export class SessionTracker {
 
   /** Close sessions whose connections all ended more than their linger ago. */
   sweep(now: number): void {
-    this.#expire(now);
+    for (const [k, list] of this.#sessions) {
+      for (let i = 0; i < list.length; i++) {
+        const s = list[i];
+        const linger = s.event.outcome === "attempt" ? ATTEMPT_WINDOW : SESSION_LINGER;
+        if (s.live === 0 && now - s.lastTs > linger) {
+          list.splice(i--, 1);
+          this.#summary(s);
+        }
+      }
+      if (list.length === 0) this.#sessions.delete(k);
+    }
   }
 
   /** End of input: summarise every session still known. */
   finish(): void {
-    for (const s of this.#sessions.values()) this.#summary(s);
+    for (const list of this.#sessions.values()) for (const s of list) this.#summary(s);
     this.#sessions.clear();
-  }
-
-  /** Key of the session a connection belongs to. */
-  static key(ev: DetectionEvent): string {
-    const t = ev.target ? `${ev.target.host}:${ev.target.port}` : "";
-    return `${ev.kind}|${ev.variant}|${ev.client.ip}|${ev.server.ip}:${ev.server.port}|${t}`;
   }
 
   /**
@@ -66,47 +88,60 @@ export class SessionTracker {
    * Returns {@linkcode Fold}; for NEW the caller emits `ev`.
    */
   connection(ev: DetectionEvent, additional: boolean): number {
-    const key = SessionTracker.key(ev) + (ev.outcome === "attempt" ? "|attempt" : "");
-    this.#expire(ev.ts);
-    const s = this.#sessions.get(key);
-    if (s !== undefined && s.live === 0 && ev.outcome !== "attempt" && !additional) {
-      // A new login after the previous session's connections all ended.
-      this.#sessions.delete(key);
-      this.#summary(s);
-      this.#sessions.set(key, { event: ev, live: 1, lastTs: ev.ts });
-      return Fold.NEW;
+    this.sweep(ev.ts);
+    const key = endpointKey(ev);
+    let list = this.#sessions.get(key);
+    const join = ev.outcome === "attempt" || ev.kind === "admin" || additional;
+    if (join && list !== undefined) {
+      // The newest session it fits: extra connections of a live session
+      // first, then of one that just ended (a reconnect of its connection).
+      for (let live = 1; live >= 0; live--) {
+        for (let i = list.length - 1; i >= 0; i--) {
+          const s = list[i];
+          if ((s.live > 0 ? 1 : 0) !== live || !compatible(s.event, ev)) continue;
+          s.event.connections++;
+          s.live++;
+          s.lastTs = ev.ts;
+          if (s.event.target === undefined && ev.target !== undefined) {
+            s.event.target = { ...ev.target };
+          }
+          ev.connections = s.event.connections;
+          this.#of.set(ev, s);
+          return Fold.FOLDED;
+        }
+      }
     }
-    const joins = s !== undefined &&
-      (additional || ev.outcome === "attempt" || ev.kind === "admin");
-    if (joins) {
-      s.event.connections++;
-      s.live++;
-      s.lastTs = ev.ts;
-      ev.connections = s.event.connections;
-      this.folded++;
-      return Fold.FOLDED;
-    }
-    this.#sessions.set(key, { event: ev, live: 1, lastTs: ev.ts });
+    const s: Session = { event: ev, live: 1, lastTs: ev.ts, orphan: additional };
+    if (list === undefined) this.#sessions.set(key, list = []);
+    list.push(s);
+    this.#of.set(ev, s);
     return Fold.NEW;
   }
 
-  /** A classified connection of session `ev` ended at `ts`. */
+  /**
+   * The event of a live session of the same kind, client address and server
+   * that was started by an extra connection (its main connection unseen):
+   * a main connection picked up mid-stream belongs to it.
+   */
+  orphanOf(ev: DetectionEvent): DetectionEvent | undefined {
+    const list = this.#sessions.get(endpointKey(ev));
+    if (list === undefined) return undefined;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const s = list[i];
+      if (s.orphan && s.live > 0) {
+        s.orphan = false;
+        return s.event;
+      }
+    }
+    return undefined;
+  }
+
+  /** A classified connection (event `ev`) ended at `ts`. */
   ended(ev: DetectionEvent, ts: number): void {
-    const key = SessionTracker.key(ev) + (ev.outcome === "attempt" ? "|attempt" : "");
-    const s = this.#sessions.get(key);
+    const s = this.#of.get(ev);
     if (s === undefined) return;
     if (s.live > 0) s.live--;
     if (ts > s.lastTs) s.lastTs = ts;
-  }
-
-  #expire(now: number): void {
-    for (const [k, s] of this.#sessions) {
-      const linger = s.event.outcome === "attempt" ? ATTEMPT_WINDOW : SESSION_LINGER;
-      if (s.live === 0 && now - s.lastTs > linger) {
-        this.#sessions.delete(k);
-        this.#summary(s);
-      }
-    }
   }
 
   #summary(s: Session): void {

@@ -26,6 +26,12 @@ import { Stage } from "./handshake_pattern.ts";
 
 /** Give up on a connection that showed no SoftEther layer within this many payload bytes. */
 const MAX_INSPECT_BYTES = 64 * 1024;
+/**
+ * Seconds of packet time the alert of a connection picked up mid-stream
+ * waits for another connection of its session to show the outer layer
+ * (SoftEther's extra connections follow the main one within about a second).
+ */
+const LAYER_WAIT = 3;
 /** Inspections looked at from the oldest when one must make room. */
 const EVICT_SCAN = 64;
 
@@ -109,6 +115,8 @@ export class SoftEtherTcpDetector implements Detector {
   #qHead = 0;
   /** Inspections waiting for their decision timer. */
   readonly #pending: Inspection[] = [];
+  /** Alerts of connections picked up mid-stream, waiting for their session to show its layer. */
+  readonly #waiting: { ev: DetectionEvent; layerKnown: boolean; due: number }[] = [];
   #earliest = Infinity; // no pending deadline before this packet time
   #table: FlowTable | undefined;
   #sink = 0; // keeps the prefetch loads observable
@@ -237,6 +245,11 @@ export class SoftEtherTcpDetector implements Detector {
       an.verdict = Verdict.NOT_SOFTETHER;
     }
     this.#after(table, slot, an, table.lastSeen(slot));
+    if (an.event !== undefined && this.#waiting.length > 0) {
+      // A waiting connection that ends goes out first (its session needs it).
+      const i = this.#waiting.findIndex((w) => w.ev === an.event);
+      if (i >= 0) this.#session(this.#waiting.splice(i, 1)[0].ev, false);
+    }
     // Not dismissed by that last decision (which releases it itself): release once.
     if (this.#mark(table, slot) === INSPECTING) this.#release(table, slot, an);
     if (an.event !== undefined) {
@@ -260,13 +273,61 @@ export class SoftEtherTcpDetector implements Detector {
   finish(): void {
     this.#pending.length = 0;
     this.#earliest = Infinity;
+    this.#releaseWaiting(Infinity);
     this.#sessions.finish();
+  }
+
+  /** Fold a classified connection into its session; emit it when it starts one. */
+  #session(ev: DetectionEvent, additional: boolean): void {
+    if (this.#sessions.connection(ev, additional) === Fold.NEW) {
+      this.stats.alerts++;
+      this.#emit(ev);
+    } else {
+      this.stats.folded++;
+    }
+  }
+
+  /**
+   * A connection whose layer is known was classified: a waiting connection
+   * of the same client to the same server takes its variant and target, and
+   * goes out now (before it, so it starts the session).
+   */
+  #adopt(ev: DetectionEvent, layerKnown: boolean): void {
+    for (let i = 0; i < this.#waiting.length; i++) {
+      const w = this.#waiting[i], x = w.ev;
+      if (
+        x.kind !== ev.kind || x.client.ip !== ev.client.ip || x.server.ip !== ev.server.ip ||
+        x.server.port !== ev.server.port
+      ) continue;
+      if (w.layerKnown && x.variant !== ev.variant) continue;
+      if (!layerKnown) continue;
+      x.variant = ev.variant;
+      if (ev.target !== undefined) x.target = { ...ev.target };
+      this.#waiting.splice(i, 1);
+      i--;
+      this.#session(x, false);
+    }
+  }
+
+  /** Waiting connections whose time is up go out as they are. */
+  #releaseWaiting(now: number): void {
+    for (let i = 0; i < this.#waiting.length; i++) {
+      const w = this.#waiting[i];
+      if (now < w.due) {
+        if (w.due < this.#earliest) this.#earliest = w.due;
+        continue;
+      }
+      this.#waiting.splice(i, 1);
+      i--;
+      this.#session(w.ev, false);
+    }
   }
 
   #timers(now: number): void {
     // Runs only once the earliest deadline has passed (not on every packet);
     // an index loop over an array: no iterator allocated.
     this.#earliest = Infinity;
+    if (this.#waiting.length > 0) this.#releaseWaiting(now);
     for (let i = 0; i < this.#pending.length; i++) {
       const an = this.#pending[i];
       if (now < an.deadline) {
@@ -360,11 +421,24 @@ export class SoftEtherTcpDetector implements Detector {
     const ev: DetectionEvent = buildEvent(table, slot, an, now);
     an.event = ev;
     this.stats.classified++;
-    if (this.#sessions.connection(ev, an.additional) === Fold.NEW) {
-      this.stats.alerts++;
-      this.#emit(ev);
+    const open = !an.layerKnown || (ev.variant !== "TCP" && ev.target === undefined);
+    const orphan = open && !an.additional ? this.#sessions.orphanOf(ev) : undefined;
+    if (orphan !== undefined) {
+      // Its session already showed (an extra connection seen first): join it.
+      ev.variant = orphan.variant;
+      if (orphan.target !== undefined) ev.target = { ...orphan.target };
+      this.#session(ev, true);
+    } else if (open && !an.additional && ev.outcome === "established") {
+      // Picked up mid-stream: the connection's outer layer (a proxy before
+      // TLS) or its target went by before the capture started. Another
+      // connection of the session may show it: wait a little for it.
+      // An extra connection is a TCP, TLS and set-up exchange: a few round trips.
+      const due = now + LAYER_WAIT + 8 * Math.max(an.rtt, an.setupRtt);
+      this.#waiting.push({ ev, layerKnown: an.layerKnown, due });
+      if (due < this.#earliest) this.#earliest = due;
     } else {
-      this.stats.folded++;
+      if (this.#waiting.length > 0) this.#adopt(ev, an.layerKnown);
+      this.#session(ev, an.additional);
     }
     // Stop inspecting: the decision is made. The inspection stays on the
     // flow (without its buffers) so the flow's end is counted in its session.

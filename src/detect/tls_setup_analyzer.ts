@@ -72,6 +72,7 @@ export class TlsSetupAnalyzer implements StreamAnalyzer, MessageSink, SetupDecid
   #lastClientStart = -1e9; // start of the last post-setup client message
   #keepAliveDirs = 0; // bit per direction: a keep-alive-sized message within the delay
   #left = false; // the stream left TLS after the set-up
+  #watermarkTs = 0; // end of the watermark message
   #swap = 0; // 1 when the watermark showed the roles reversed (picked up mid-stream)
   #skipped = 0; // messages passed over before the set-up, mid-stream
 
@@ -79,12 +80,14 @@ export class TlsSetupAnalyzer implements StreamAnalyzer, MessageSink, SetupDecid
    * Creates the analyzer for connection `c`; `midstream` when the stream was
    * picked up after the TLS handshake (records are found again by their headers).
    */
-  constructor(c: Inspection, midstream = false) {
+  constructor(c: Inspection, midstream = false, handshakeEnd = false) {
     this.#c = c;
     this.#scan0!.captureHandshake();
     if (midstream) {
       this.#midstream = true;
-      this.#msgs.pickUp();
+      // Picked up at a ChangeCipherSpec: the end of the TLS handshake is
+      // still to come, and TLS 1.3 tickets right after it are told apart.
+      if (!handshakeEnd) this.#msgs.pickUp();
     } else this.#synced = 3;
   }
 
@@ -235,8 +238,15 @@ export class TlsSetupAnalyzer implements StreamAnalyzer, MessageSink, SetupDecid
     dir ^= this.#swap;
     if (this.#midstream && m.stage === Stage.NONE && !this.#setupStart(dir, size)) return;
     dir ^= this.#swap;
+    const before = m.stage;
     if (m.message(dir, size)) {
       if (m.complete) this.#c.setupTs = ts;
+      // The hello answers the watermark one round trip later (an estimate
+      // of the path when the TCP handshake was not seen).
+      if (before === Stage.WATERMARK && m.stage === Stage.HELLO) {
+        this.#c.setupRtt = Math.max(0, start - this.#watermarkTs);
+      }
+      if (m.stage === Stage.WATERMARK) this.#watermarkTs = ts;
       return;
     }
     if (!m.complete) return;

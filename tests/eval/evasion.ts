@@ -366,12 +366,18 @@ function synSwap(packets: readonly Packet[]): Packet[] {
   });
 }
 
-/** late: the first `n` packets of every TCP connection removed. */
+/**
+ * late: the sensor started late — the capture begins right after the first
+ * `n` packets of its first TCP connection (everything before them is gone
+ * too). Later connections are whole, as they would be on a real link.
+ */
 function late(n: number): (packets: readonly Packet[]) => Packet[] {
   return (packets) => {
     const map = trackConnections(packets);
-    const drop = new Set(map.connections.flatMap((c) => c.packets.slice(0, n)));
-    return packets.filter((_, i) => !drop.has(i));
+    const first = map.connections[0];
+    if (first === undefined) return [...packets];
+    const cut = first.packets.length > n ? first.packets[n] : packets.length;
+    return packets.slice(cut);
   };
 }
 
@@ -479,13 +485,13 @@ export const EVASIONS: readonly Evasion[] = [
   { name: "synswap", description: "SYN-ACK before the SYN", rewrite: synSwap, encode: {} },
   {
     name: "late4",
-    description: "first 4 packets of each connection missing",
+    description: "sensor started after the first 4 packets of the first connection",
     rewrite: late(4),
     encode: {},
   },
   {
     name: "late6",
-    description: "first 6 packets of each connection missing",
+    description: "sensor started after the first 6 packets of the first connection",
     rewrite: late(6),
     encode: {},
   },
