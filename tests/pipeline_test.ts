@@ -3,7 +3,8 @@ import { fileURLToPath } from "node:url";
 import { openCaptureFiles } from "../src/capture/file_source.ts";
 import { CaptureFileError } from "../src/capture/errors.ts";
 import { RawPacket } from "../src/capture/raw_packet.ts";
-import { SoftEtherClassifier } from "../src/detect/softether_classifier.ts";
+import { Weirds } from "../src/decode/weirds.ts";
+import { SoftEtherTcpDetector } from "../src/detect/softether_tcp_detector.ts";
 import { flowRecord } from "../src/flow/flow_record.ts";
 import type { DetectionEvent } from "../src/detect/event.ts";
 import { BATCH, Pipeline } from "../src/pipeline.ts";
@@ -14,10 +15,11 @@ const FILE = fileURLToPath(new URL("../testdata/golden/direct_443.pcap", import.
 async function analyse(file: string, batched: boolean, maxFlows = 1000) {
   const events: DetectionEvent[] = [];
   const flows: unknown[] = [];
-  const p = new Pipeline(new SoftEtherClassifier((ev) => events.push(ev)), {
+  const weirds = new Weirds();
+  const p = new Pipeline([new SoftEtherTcpDetector((ev) => events.push(ev), { weirds })], {
     maxFlows,
     onFlowEnd: (t, slot) => flows.push(flowRecord(t, slot)),
-  });
+  }, weirds);
   const src = await openCaptureFiles([file]);
   let error: unknown;
   try {

@@ -28,18 +28,45 @@ interface Result {
   alerts: number;
 }
 
+/** A pipeline and its detector, of either API generation (see {@linkcode childRun}). */
+interface Instance {
+  p: {
+    run(...args: unknown[]): Promise<void>;
+    finish(): void;
+    packets: number;
+  };
+  c: { stats: { alerts: number } };
+}
+
 async function childRun(tree: string, file: string, runs: number, maxFlows: number) {
   const base = `file://${tree.replace(/\/$/, "")}/src/`;
   const { Pipeline } = await import(`${base}pipeline.ts`);
-  const { SoftEtherClassifier } = await import(`${base}detect/softether_classifier.ts`);
   const { RawPacket } = await import(`${base}capture/raw_packet.ts`);
   const { openCaptureFiles } = await import(`${base}capture/file_source.ts`);
   const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+  // Trees from 768ffe1 on: Pipeline([detectors], opts, weirds) and
+  // SoftEtherTcpDetector(emit, { weirds }); before: Pipeline(classifier, opts)
+  // and SoftEtherClassifier(emit).
+  let make: () => Instance;
+  try {
+    const { SoftEtherTcpDetector } = await import(`${base}detect/softether_tcp_detector.ts`);
+    const { Weirds } = await import(`${base}decode/weirds.ts`);
+    make = () => {
+      const weirds = new Weirds();
+      const c = new SoftEtherTcpDetector(() => {}, { weirds });
+      return { c, p: new Pipeline([c], { maxFlows }, weirds) };
+    };
+  } catch {
+    const { SoftEtherClassifier } = await import(`${base}detect/softether_classifier.ts`);
+    make = () => {
+      const c = new SoftEtherClassifier(() => {});
+      return { c, p: new Pipeline(c, { maxFlows }) };
+    };
+  }
   let best: Result = { wall: Infinity, cpu: Infinity, packets: 0, alerts: 0 };
   for (let r = 0; r <= runs; r++) {
     gc();
-    const c = new SoftEtherClassifier(() => {});
-    const p = new Pipeline(c, { maxFlows });
+    const { p, c } = make();
     const t0 = performance.now(), c0 = cpuUsage();
     const src = await openCaptureFiles([file]);
     try {

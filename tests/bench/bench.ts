@@ -50,8 +50,7 @@ import { PcapWriter } from "../../src/capture/pcap_writer.ts";
 import { RawPacket } from "../../src/capture/raw_packet.ts";
 import { Decoder, DecodeResult } from "../../src/decode/decoder.ts";
 import { Weirds } from "../../src/decode/weirds.ts";
-import { NullClassifier } from "../../src/detect/classifier.ts";
-import { SoftEtherClassifier } from "../../src/detect/softether_classifier.ts";
+import { SoftEtherTcpDetector } from "../../src/detect/softether_tcp_detector.ts";
 import type { DetectionEvent } from "../../src/detect/event.ts";
 import { Pipeline } from "../../src/pipeline.ts";
 import {
@@ -168,10 +167,11 @@ async function oneRun(
   maxFlows: number,
   events: DetectionEvent[],
   limit = Infinity,
-): Promise<OfflineRun & { pipeline: Pipeline; classifier: SoftEtherClassifier }> {
+): Promise<OfflineRun & { pipeline: Pipeline; classifier: SoftEtherTcpDetector }> {
   const t0 = performance.now();
-  const classifier = new SoftEtherClassifier((ev) => events.push(ev));
-  const pipeline = new Pipeline(classifier, { maxFlows });
+  const weirds = new Weirds();
+  const classifier = new SoftEtherTcpDetector((ev) => events.push(ev), { weirds });
+  const pipeline = new Pipeline([classifier], { maxFlows }, weirds);
   const t1 = performance.now();
   const c1 = cpuUsage();
   const src = await openCaptureFiles([file]);
@@ -211,13 +211,13 @@ async function oneRun(
 /**
  * One pass over `file` through the first `layers` stages: 0 read only,
  * 1 + decode, 2 + flow table (the pipeline's own batched path — decode,
- * hash, prefetch, track — with a classifier that does nothing); returns
+ * hash, prefetch, track — with no detector); returns
  * seconds.
  */
 async function layerPass(file: string, layers: number, maxFlows: number): Promise<number> {
   const weirds = new Weirds();
   const decoder = new Decoder(weirds);
-  const pipeline = layers >= 2 ? new Pipeline(new NullClassifier(), { maxFlows }) : null;
+  const pipeline = layers >= 2 ? new Pipeline([], { maxFlows }) : null;
   const raw = new RawPacket();
   let check = 0;
   const t0 = performance.now();
@@ -301,8 +301,9 @@ function childMemory(kind: FlowKind, flows: number, maxFlows: number): void {
   const feeder = new FlowFeeder(kind);
   gc();
   const m0 = Deno.memoryUsage();
-  const classifier = new SoftEtherClassifier(() => {});
-  const pipeline = new Pipeline(classifier, { maxFlows });
+  const weirds = new Weirds();
+  const classifier = new SoftEtherTcpDetector(() => {}, { weirds });
+  const pipeline = new Pipeline([classifier], { maxFlows }, weirds);
   gc();
   const m1 = Deno.memoryUsage();
   const t0 = performance.now();
@@ -328,8 +329,9 @@ function childMemory(kind: FlowKind, flows: number, maxFlows: number): void {
 
 function childChurn(kind: FlowKind, total: number, cap: number, step: number): void {
   const feeder = new FlowFeeder(kind);
-  const classifier = new SoftEtherClassifier(() => {});
-  const pipeline = new Pipeline(classifier, { maxFlows: cap });
+  const weirds = new Weirds();
+  const classifier = new SoftEtherTcpDetector(() => {}, { weirds });
+  const pipeline = new Pipeline([classifier], { maxFlows: cap }, weirds);
   const points: Record<string, number>[] = [];
   const t0 = performance.now();
   while (feeder.flows < total) {

@@ -3,7 +3,7 @@
  * pair, a C blaster (`blast.c`, AF_PACKET + sendmmsg; the kernel's pktgen
  * is used by nobody here because it is rarely available in VMs) sending
  * small frames at a series of rates from one namespace, and sealert's live
- * API (`LiveCapture` → `BatchSource` → `Pipeline` + `SoftEtherClassifier`)
+ * API (`LiveCapture` → `BatchSource` → `Pipeline` + `SoftEtherTcpDetector`)
  * capturing on the veth end in the other. Per rate it prints the packets
  * sent and seen, the capture rate, the kernel's drop counters (pcap_stats)
  * and sealert's CPU time per packet (utime + stime of all its threads from
@@ -27,7 +27,8 @@ import { parseArgs } from "node:util";
 import { BatchSource } from "../../src/capture/batch_source.ts";
 import { LiveCapture } from "../../src/capture/live.ts";
 import type { PacketSource, RawPacket } from "../../src/capture/raw_packet.ts";
-import { SoftEtherClassifier } from "../../src/detect/softether_classifier.ts";
+import { Weirds } from "../../src/decode/weirds.ts";
+import { SoftEtherTcpDetector } from "../../src/detect/softether_tcp_detector.ts";
 import { Pipeline } from "../../src/pipeline.ts";
 
 const BENCH_DIR = "/tmp/sealert-bench";
@@ -65,8 +66,9 @@ const CLK_TCK = 100; // Linux USER_HZ
 // Child: capture inside the receiving namespace
 
 async function childCapture(device: string, snaplen: number): Promise<void> {
-  const classifier = new SoftEtherClassifier(() => {});
-  const pipeline = new Pipeline(classifier, { maxFlows: 1_000_000 });
+  const weirds = new Weirds();
+  const classifier = new SoftEtherTcpDetector(() => {}, { weirds });
+  const pipeline = new Pipeline([classifier], { maxFlows: 1_000_000 }, weirds);
   const cap = await LiveCapture.open({ device, snaplen, promisc: true });
   const source = new BatchSource(cap);
   const before = threadTicks();

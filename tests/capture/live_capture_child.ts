@@ -14,7 +14,6 @@
  * @module
  */
 
-import { NullClassifier } from "../../src/detect/classifier.ts";
 import { type FlowRecord, flowRecord } from "../../src/flow/flow_record.ts";
 import { Pipeline } from "../../src/pipeline.ts";
 import { BatchSource } from "../../src/capture/batch_source.ts";
@@ -66,7 +65,7 @@ async function capture(args: string[]): Promise<void> {
   };
   const isn = { aToB: -1, bToA: -1 };
   // The same packets through sealert's own decoder and flow table.
-  const pipeline = new Pipeline(new NullClassifier(), { maxFlows: 1024 });
+  const pipeline = new Pipeline([], { maxFlows: 1024 });
   const source = new BatchSource(cap);
   const pkt = new RawPacket();
   const now = Date.now() / 1000;

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { openCaptureFiles } from "../../src/capture/file_source.ts";
 import { RawPacket } from "../../src/capture/raw_packet.ts";
-import { SoftEtherClassifier } from "../../src/detect/softether_classifier.ts";
+import { Weirds } from "../../src/decode/weirds.ts";
+import { SoftEtherTcpDetector } from "../../src/detect/softether_tcp_detector.ts";
 import { Pipeline } from "../../src/pipeline.ts";
 
 const LAB = fileURLToPath(new URL("../../testdata/lab/", import.meta.url));
@@ -17,8 +18,9 @@ Deno.test("fuzz: corrupted real traffic never throws through the pipeline", asyn
   let seed = 7;
   const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
   for (let round = 0; round < 4; round++) {
-    const c = new SoftEtherClassifier(() => {});
-    const p = new Pipeline(c);
+    const weirds = new Weirds();
+    const c = new SoftEtherTcpDetector(() => {}, { weirds });
+    const p = new Pipeline([c], {}, weirds);
     for (const f of FILES) {
       const src = await openCaptureFiles([`${LAB}${f}`]);
       const raw = new RawPacket();

@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { openCaptureFiles } from "../../src/capture/file_source.ts";
 import { LinkType, RawPacket } from "../../src/capture/raw_packet.ts";
-import { SoftEtherClassifier } from "../../src/detect/softether_classifier.ts";
+import { Weirds } from "../../src/decode/weirds.ts";
+import { SoftEtherTcpDetector } from "../../src/detect/softether_tcp_detector.ts";
 import type { DetectionEvent } from "../../src/detect/event.ts";
 import { formatAlertLine } from "../../src/output/text_log.ts";
 import { Pipeline } from "../../src/pipeline.ts";
@@ -40,7 +41,12 @@ function toIpv6(frame: Uint8Array): Uint8Array | undefined {
 
 Deno.test("detect: a real SoftEther session over IPv6 (VLAN-tagged) is found", async () => {
   const events: DetectionEvent[] = [];
-  const pipeline = new Pipeline(new SoftEtherClassifier((ev) => events.push(ev)));
+  const weirds = new Weirds();
+  const pipeline = new Pipeline(
+    [new SoftEtherTcpDetector((ev) => events.push(ev), { weirds })],
+    {},
+    weirds,
+  );
   const src = await openCaptureFiles([`${LAB}http_proxy.pcap`]);
   const raw = new RawPacket();
   const out = new RawPacket();
