@@ -125,7 +125,7 @@ export class ProtocolSniffer implements StreamAnalyzer {
   readonly layer = "sniff";
   readonly #c: Inspection;
   #child: StreamAnalyzer | undefined;
-  #pre: Uint8Array | undefined = new Uint8Array(SNIFF_MAX * 2);
+  #pre: Uint8Array | undefined; // first bytes, while too few to decide
   #preLen0 = 0;
   #preLen1 = 0;
   #firstDir = -1; // direction (flow table's) that spoke first
@@ -196,8 +196,20 @@ export class ProtocolSniffer implements StreamAnalyzer {
   }
 
   #sniff(dir: number, buf: Uint8Array, off: number, len: number, ts: number): void {
-    const pre = this.#pre!;
-    if (this.#firstDir < 0) this.#firstDir = dir;
+    if (this.#firstDir < 0) {
+      this.#firstDir = dir;
+      // Most connections show their layer in the first segment: decide on
+      // it in place, without keeping a copy.
+      const k = classify(buf, off, len, this.#c.midstream);
+      if (k !== Kind.NEED) {
+        this.#choose(dir, k, ts, buf, off);
+        if (this.#c.decided || this.#child === undefined) return;
+        if (this.#sshRoles) this.#sshRole(dir, buf, off, len);
+        this.#child.data(this.#map(dir), buf, off, len, ts);
+        return;
+      }
+    }
+    const pre = this.#pre ??= new Uint8Array(SNIFF_MAX * 2);
     const have = dir === 0 ? this.#preLen0 : this.#preLen1;
     const take = Math.min(len, SNIFF_MAX - have);
     pre.set(buf.subarray(off, off + take), dir * SNIFF_MAX + have);
@@ -205,7 +217,7 @@ export class ProtocolSniffer implements StreamAnalyzer {
     else this.#preLen1 = have + take;
     const k = classify(pre, dir * SNIFF_MAX, have + take, this.#c.midstream);
     if (k === Kind.NEED && have + take < SNIFF_MAX && take === len) return; // wait for more bytes
-    this.#choose(dir, k, ts);
+    this.#choose(dir, k, ts, pre, dir * SNIFF_MAX);
     if (this.#c.decided || this.#child === undefined) return;
     // Replay what was kept: the first speaker's bytes, then the other's.
     const first = this.#firstDir, second = 1 - first;
@@ -225,7 +237,7 @@ export class ProtocolSniffer implements StreamAnalyzer {
   }
 
   /** Build the analyzers for what direction `dir` (flow table's) showed first. */
-  #choose(dir: number, k: Kind, ts: number): void {
+  #choose(dir: number, k: Kind, ts: number, first: Uint8Array, at: number): void {
     const c = this.#c;
     const free = !c.rolesKnown; // roles may still be corrected by content
     const flipIf = (senderIsServer: boolean) => {
@@ -234,7 +246,7 @@ export class ProtocolSniffer implements StreamAnalyzer {
     const tls = new TlsSetupAnalyzer(
       c,
       k === Kind.TLS_RECORD || k === Kind.NEED || k === Kind.NONE,
-      k === Kind.TLS_RECORD && this.#pre![dir * SNIFF_MAX] === 20, // ChangeCipherSpec: handshake end
+      k === Kind.TLS_RECORD && first[at] === 20, // ChangeCipherSpec: the handshake's end
     );
     switch (k) {
       case Kind.TLS_CLIENT:
@@ -280,7 +292,7 @@ export class ProtocolSniffer implements StreamAnalyzer {
         flipIf(true);
         const v = k === Kind.SOCKS4_REPLY ? 4 : 5;
         const a = new SocksAnalyzer(c, tls, v);
-        a.missedRequest(v === 5 ? this.#pre![dir * SNIFF_MAX + 1] : -1, ts);
+        a.missedRequest(v === 5 ? first[at + 1] : -1, ts);
         this.#set(a, tls);
         return;
       }

@@ -37,6 +37,11 @@ const STATEFUL_TICKET_MAX = 120;
 /** How long (s after the set-up) a matching connection short of evidence is still watched. */
 export const SUSPECT_WINDOW = 15;
 const SCANNER_RECORDS = 64;
+/**
+ * Bytes of a stream picked up mid-way searched for a record boundary before
+ * giving up (SoftEther's set-up messages are single records at segment starts).
+ */
+const RESYNC_BYTES = 3000;
 /** Record-boundary resynchronisation attempts per direction of a stream picked up mid-way. */
 const RESYNC_TRIES = 8;
 
@@ -75,6 +80,7 @@ export class TlsSetupAnalyzer implements StreamAnalyzer, MessageSink, SetupDecid
   #watermarkTs = 0; // end of the watermark message
   #swap = 0; // 1 when the watermark showed the roles reversed (picked up mid-stream)
   #skipped = 0; // messages passed over before the set-up, mid-stream
+  #unsynced = 0; // bytes searched for a record boundary, mid-stream
 
   /**
    * Creates the analyzer for connection `c`; `midstream` when the stream was
@@ -114,7 +120,12 @@ export class TlsSetupAnalyzer implements StreamAnalyzer, MessageSink, SetupDecid
     if (c.decided || this.#left) return;
     if ((this.#synced & (1 << dir)) === 0) {
       const at = this.#resync(dir, buf, off, len);
-      if (at < 0) return;
+      if (at < 0) {
+        // No record boundary in sight: bulk data inside a large record.
+        this.#unsynced += len;
+        if (this.#unsynced > RESYNC_BYTES) c.fail();
+        return;
+      }
       len -= at - off;
       off = at;
     }

@@ -56,6 +56,8 @@ const ACK_HORIZON = 1 << 24;
 interface Held {
   seq: number;
   bytes: Uint8Array;
+  /** Bytes after `bytes` that the snaplen cut off (in sequence, never seen). */
+  cut: number;
   /** Other direction's sequence this segment acknowledges (valid when `waits`). */
   ack: number;
   waits: boolean;
@@ -237,14 +239,48 @@ export class TcpReassembler {
       else this.#held1 = h;
     }
     if (capLen < len) {
-      // A snaplen-cut segment cannot be held whole: give up what is before it.
+      // A snaplen-cut segment is held whole (its captured bytes and the
+      // length cut off) when it overlaps nothing; else the holes before it
+      // are given up.
+      const rel0 = (seq - this.next(dir)) | 0;
+      let i = 0;
+      while (i < h.length && ((h[i].seq - seq) | 0) < 0) i++;
+      const prev = i > 0 ? h[i - 1] : undefined, next = i < h.length ? h[i] : undefined;
+      const clear = rel0 >= 0 &&
+        (prev === undefined || ((prev.seq + prev.bytes.length + prev.cut - seq) | 0) <= 0) &&
+        (next === undefined || ((seq + len - next.seq) | 0) <= 0);
+      const keep = capLen < 0 ? 0 : capLen;
+      if (
+        clear && this.#heldSegs < HOLD_MAX_SEGMENTS && this.#heldBytes + keep <= HOLD_MAX_BYTES
+      ) {
+        h.splice(i, 0, {
+          seq: seq >>> 0,
+          bytes: buf.slice(off, off + keep),
+          cut: len - keep,
+          ack,
+          waits,
+          ts,
+        });
+        this.#heldSegs++;
+        this.#heldBytes += keep;
+        return;
+      }
       this.#weirds.add("tcp_hold_cut_segment");
       this.#giveUpTo(dir, seq, ts);
+      // Held data after it keeps its bytes (first data wins): stop there.
+      if (h.length > 0) {
+        const upTo = (h[0].seq - seq) | 0;
+        if (upTo < len) {
+          len = upTo;
+          if (capLen > len) capLen = len;
+        }
+      }
       const rel = (seq - this.next(dir)) | 0;
       if (rel + len > 0) {
         const skip = rel < 0 ? -rel : 0;
         this.#deliver(dir, buf, off + skip, len - skip, capLen - skip, ts);
       }
+      this.#drain(dir, ts);
       return;
     }
     // Only the bytes nobody sent before are kept (first data wins): cut the
@@ -259,7 +295,7 @@ export class TcpReassembler {
       n -= delivered;
     }
     let i = 0;
-    while (i < h.length && ((h[i].seq + h[i].bytes.length - s) | 0) <= 0) i++;
+    while (i < h.length && ((h[i].seq + h[i].bytes.length + h[i].cut - s) | 0) <= 0) i++;
     while (n > 0) {
       const e = i < h.length ? h[i] : undefined;
       const before = e === undefined ? n : Math.min(n, (e.seq - s) | 0);
@@ -276,7 +312,7 @@ export class TcpReassembler {
             return; // still no room (held data ahead of it): drop, the sender retransmits
           }
         }
-        h.splice(i, 0, { seq: s, bytes: buf.slice(o, o + before), ack, waits, ts });
+        h.splice(i, 0, { seq: s, bytes: buf.slice(o, o + before), cut: 0, ack, waits, ts });
         this.#heldSegs++;
         this.#heldBytes += before;
         i++;
@@ -286,11 +322,12 @@ export class TcpReassembler {
         continue;
       }
       if (e === undefined) break;
-      // Overlaps held bytes: keep them, note whether the new ones differ.
+      // Overlaps held bytes: keep them, note whether the new ones differ
+      // (bytes the snaplen cut from the held segment cannot be compared).
       const at = (s - e.seq) | 0;
-      const both = Math.min(n, e.bytes.length - at);
+      const both = Math.min(n, e.bytes.length + e.cut - at);
       this.#weirds.add("tcp_overlap");
-      for (let k = 0; k < both; k++) {
+      for (let k = 0; k < both && at + k < e.bytes.length; k++) {
         if (e.bytes[at + k] !== buf[o + k]) {
           this.#weirds.add("tcp_overlap_conflict");
           break;
@@ -335,8 +372,8 @@ export class TcpReassembler {
         h.shift();
         this.#heldSegs--;
         this.#heldBytes -= e.bytes.length;
-        const n = e.bytes.length + rel;
-        if (n > 0) this.#deliver(d, e.bytes, -rel, n, n, ts);
+        const n = e.bytes.length + e.cut + rel; // in sequence, from the next byte
+        if (n > 0) this.#deliver(d, e.bytes, -rel, n, e.bytes.length + rel, ts);
         moved = true;
       }
       idle = moved ? 0 : idle + 1;
@@ -349,12 +386,16 @@ export class TcpReassembler {
     for (let dir = 0; dir < 2; dir++) {
       const h = this.#heldOf(dir);
       if (h === undefined || h.length === 0) continue;
-      const e = h[0];
-      if (e.waits && ts - e.ts > ORDER_WAIT && ((e.seq - this.next(dir)) | 0) <= 0) {
-        this.#weirds.add("tcp_ack_wait_expired");
-        e.waits = false;
-        this.#drain(dir, ts);
+      let expired = false;
+      for (let i = 0; i < h.length; i++) {
+        const e = h[i];
+        if (e.waits && ts - e.ts > ORDER_WAIT) {
+          this.#weirds.add("tcp_ack_wait_expired");
+          e.waits = false;
+          expired = true;
+        }
       }
+      if (expired) this.#drain(dir, ts);
     }
   }
 
