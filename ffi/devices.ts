@@ -7,14 +7,13 @@
  * @module
  */
 
-import { CaptureDeviceError } from "../src/capture/errors.ts";
-import { ipv4Text, ipv6Text } from "../src/decode/ip_text.ts";
+import { CaptureDeviceError } from "./errors.ts";
 import { PCAP_ADDR, PCAP_IF, sockaddrFamily, sockaddrLayout } from "./layout.ts";
 import { libpcap, PCAP_ERRBUF_SIZE, type PcapOs } from "./libpcap.ts";
-import { cText, oneLine, windowsAdminHint } from "./messages.ts";
+import { cText, findAllDevsErrorMessage } from "./messages.ts";
 
 /** Interface state flags (`PCAP_IF_*`). */
-export interface DeviceFlags {
+interface DeviceFlags {
   /** PCAP_IF_LOOPBACK. */
   loopback: boolean;
   /** PCAP_IF_UP. */
@@ -43,7 +42,7 @@ export function deviceLabel(device: Device): string {
 }
 
 /** Decodes the `PCAP_IF_*` bits. */
-export function deviceFlags(bits: number): DeviceFlags {
+function deviceFlags(bits: number): DeviceFlags {
   return {
     loopback: (bits & 0x1) !== 0,
     up: (bits & 0x2) !== 0,
@@ -52,16 +51,32 @@ export function deviceFlags(bits: number): DeviceFlags {
   };
 }
 
-/** The one-line message for a failed `pcap_findalldevs` on `os`. */
-export function findAllDevsErrorMessage(os: PcapOs, errText: string): string {
-  const text = oneLine(errText) || "unknown error";
-  if (os === "windows" && /access|denied|admin|privilege/i.test(text)) {
-    return `Cannot list capture devices: ${text} (${windowsAdminHint})`;
-  }
-  return `Cannot list capture devices: ${text}`;
+const SOCKADDR_BYTES = 28; // sockaddr_in6, the largest family read
+
+// Address text, as src/decode/ip_text.ts writes it (ffi/ may not import src/).
+
+/** `bytes[offset .. offset + 4)` as a dotted quad. */
+function ipv4Text(bytes: Uint8Array, offset: number): string {
+  return `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`;
 }
 
-const SOCKADDR_BYTES = 28; // sockaddr_in6, the largest family read
+/** `bytes[offset .. offset + 16)` in RFC 5952 form (`::` for the longest zero run of 2+). */
+function ipv6Text(bytes: Uint8Array, offset: number): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((bytes[offset + i] << 8) | bytes[offset + i + 1]);
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return `::ffff:${ipv4Text(bytes, offset + 12)}`;
+  }
+  let start = -1;
+  let len = 1; // a single zero group is not compressed
+  for (let i = 0, j = 0; i < 8; i = j + 1) {
+    for (j = i; j < 8 && groups[j] === 0; j++);
+    if (j - i > len) [start, len] = [i, j - i];
+  }
+  const hex = (from: number, to: number) =>
+    groups.slice(from, to).map((g) => g.toString(16)).join(":");
+  return start < 0 ? hex(0, 8) : `${hex(0, start)}::${hex(start + len, 8)}`;
+}
 
 /** The text form of the address a sockaddr pointer points to, or "" for other families. */
 function sockaddrText(ptr: Deno.PointerObject, os: PcapOs, scratch: Uint8Array): string {

@@ -19,7 +19,7 @@
 import type { PcapOs } from "./libpcap.ts";
 
 /** Byte offsets of `struct pcap_pkthdr`'s fields. */
-export interface PkthdrLayout {
+interface PkthdrLayout {
   /** sizeof(struct pcap_pkthdr). */
   readonly size: number;
   /** Offset of `ts.tv_sec`. */
@@ -148,7 +148,7 @@ export const PCAP_STAT = {
 } as const;
 
 /** How a `struct sockaddr` is read on an OS. */
-export interface SockaddrLayout {
+interface SockaddrLayout {
   /** Offset of the family field. */
   readonly familyOffset: number;
   /** Width of the family field: 2 (u16, host order) or 1 (u8, BSD). */

@@ -14,7 +14,7 @@
 import type { PcapOs } from "./libpcap.ts";
 
 /** The C functions, with addresses as BigInt (fast FFI path). */
-export const LIBC_SYMBOLS = {
+const LIBC_SYMBOLS = {
   /** `void *memcpy(void *dst, const void *src, size_t n)`. */
   // Addresses and length as plain numbers (no BigInt allocated per packet).
   memcpy: { parameters: ["usize", "usize", "usize"], result: "void" },
@@ -29,7 +29,7 @@ export type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
 export const POLLIN = 1;
 
 /** The libraries that export `memcpy` on `os`, in the order tried. */
-export function libcCandidates(os: PcapOs): string[] {
+function libcCandidates(os: PcapOs): string[] {
   switch (os) {
     case "windows":
       return ["ntdll.dll", "msvcrt.dll"];

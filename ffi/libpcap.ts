@@ -25,26 +25,26 @@
  * @module
  */
 
-import { CaptureDeviceError } from "../src/capture/errors.ts";
+import { CaptureDeviceError } from "./errors.ts";
 
 /** Operating systems the loader knows (values of `Deno.build.os`). */
 export type PcapOs = typeof Deno.build.os;
 
 /** Environment variable that names the libpcap (or wpcap.dll) file to load. */
-export const LIBPCAP_ENV = "SEALERT_LIBPCAP";
+const LIBPCAP_ENV = "SEALERT_LIBPCAP";
 
 /** Size of libpcap's error buffers (`PCAP_ERRBUF_SIZE`). */
 export const PCAP_ERRBUF_SIZE = 256;
 
 /** `pcap_init` option: strings (errors, descriptions) in UTF-8 (Windows). */
-export const PCAP_CHAR_ENC_UTF_8 = 1;
+const PCAP_CHAR_ENC_UTF_8 = 1;
 
 /**
  * The libpcap functions sealert calls, with the signatures measured in
  * `/work/shared/docs/deno-ffi-libpcap.md` (pointer parameters for the hot
  * `pcap_next_ex`, buffers for out slots and strings).
  */
-export const LIBPCAP_SYMBOLS = {
+const LIBPCAP_SYMBOLS = {
   /** libpcap >= 1.10 / Npcap: select UTF-8 strings. Absent in older libpcap. */
   pcap_init: { parameters: ["u32", "buffer"], result: "i32", optional: true },
   pcap_lib_version: { parameters: [], result: "pointer" },
@@ -79,10 +79,10 @@ export const LIBPCAP_SYMBOLS = {
 export type Libpcap = Deno.DynamicLibrary<typeof LIBPCAP_SYMBOLS>["symbols"];
 
 /** Reads one environment variable; undefined when unset. */
-export type EnvLookup = (name: string) => string | undefined;
+type EnvLookup = (name: string) => string | undefined;
 
 /** The Npcap installation directory, e.g. `C:\Windows\System32\Npcap`. */
-export function npcapDirectory(env: EnvLookup): string {
+function npcapDirectory(env: EnvLookup): string {
   const root = env("SystemRoot") ?? env("SYSTEMROOT") ?? env("windir") ?? "C:\\Windows";
   return `${root.replace(/[\\/]+$/, "")}\\System32\\Npcap`;
 }
@@ -105,7 +105,7 @@ export function libpcapCandidates(os: PcapOs, env: EnvLookup): string[] {
 }
 
 /** How to install the library on `os`, as a sentence fragment. */
-export function installHint(os: PcapOs): string {
+function installHint(os: PcapOs): string {
   switch (os) {
     case "windows":
       return `install Npcap from https://npcap.com/#download ("WinPcap API-compatible mode" is not needed)`;
@@ -140,7 +140,7 @@ function readEnv(name: string): string | undefined {
 }
 
 /** UTF-16LE, NUL-terminated: the `LPCWSTR` Windows APIs take. */
-export function wideString(text: string): Uint16Array<ArrayBuffer> {
+function wideString(text: string): Uint16Array<ArrayBuffer> {
   const out = new Uint16Array(text.length + 1);
   for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
   return out;
@@ -172,7 +172,7 @@ function prepareNpcap(env: EnvLookup): void {
  * Opens the first loadable file of `candidates` (no caching), throwing a
  * one-line {@linkcode CaptureDeviceError} (exit code 2) when none loads.
  */
-export function openLibpcap(
+function openLibpcap(
   candidates: readonly string[],
   os: PcapOs = Deno.build.os,
   overridden = false,
@@ -220,10 +220,4 @@ export function libpcap(): Libpcap {
   }
   loaded = symbols;
   return symbols;
-}
-
-/** libpcap's version banner, e.g. `libpcap version 1.10.3 (with TPACKET_V3)`. */
-export function libpcapVersion(): string {
-  const ptr = libpcap().pcap_lib_version();
-  return ptr === null ? "" : Deno.UnsafePointerView.getCString(ptr);
 }

@@ -27,11 +27,11 @@ export const PcapStatus = {
 } as const;
 
 /** What to do about Npcap's admin-only mode (Windows). */
-export const windowsAdminHint =
+const windowsAdminHint =
   "run as Administrator or reinstall Npcap without 'Restrict Npcap driver's access to Administrators only'";
 
 /** What to do about a capture permission error on `os`. */
-export function permissionHint(os: PcapOs): string {
+function permissionHint(os: PcapOs): string {
   switch (os) {
     case "windows":
       return windowsAdminHint;
@@ -96,6 +96,15 @@ export function activateWarningMessage(device: string, code: number, errText: st
     default:
       return `Device "${device}": ${text || `libpcap warning ${code}`}`;
   }
+}
+
+/** The one-line message for a failed `pcap_findalldevs` on `os`. */
+export function findAllDevsErrorMessage(os: PcapOs, errText: string): string {
+  const text = oneLine(errText) || "unknown error";
+  if (os === "windows" && /access|denied|admin|privilege/i.test(text)) {
+    return `Cannot list capture devices: ${text} (${windowsAdminHint})`;
+  }
+  return `Cannot list capture devices: ${text}`;
 }
 
 /** The one-line message for a BPF expression libpcap rejected. */

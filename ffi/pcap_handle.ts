@@ -28,8 +28,7 @@
  * @module
  */
 
-import { CaptureDeviceError } from "../src/capture/errors.ts";
-import { LinkType } from "../src/capture/raw_packet.ts";
+import { CaptureDeviceError } from "./errors.ts";
 import {
   BPF_PROGRAM_SIZE,
   PCAP_STAT,
@@ -81,11 +80,14 @@ export interface PcapStats {
 }
 
 /** Default snapshot length. */
-export const DEFAULT_SNAPLEN = 65535;
+const DEFAULT_SNAPLEN = 65535;
 /** Default read timeout (ms). */
 export const DEFAULT_TIMEOUT_MS = 50;
 /** Default kernel buffer size (bytes). */
-export const DEFAULT_BUFFER_SIZE = 64 * 1024 * 1024;
+const DEFAULT_BUFFER_SIZE = 64 * 1024 * 1024;
+
+/** `LINKTYPE_RAW` (src/capture/raw_packet.ts `LinkType.RAW`), the value capture files use. */
+const LINKTYPE_RAW = 101;
 
 /** `PCAP_NETMASK_UNKNOWN`. */
 const NETMASK_UNKNOWN = 0xffffffff;
@@ -94,8 +96,8 @@ const NETMASK_UNKNOWN = 0xffffffff;
  * The LINKTYPE_* value for a DLT_* value (they differ for DLT_RAW, 12 or 14
  * depending on the OS, which is LINKTYPE_RAW 101 in files).
  */
-export function dltToLinkType(dlt: number): number {
-  if (dlt === 12 || dlt === 14) return LinkType.RAW;
+function dltToLinkType(dlt: number): number {
+  if (dlt === 12 || dlt === 14) return LINKTYPE_RAW;
   return dlt;
 }
 
@@ -103,7 +105,7 @@ export function dltToLinkType(dlt: number): number {
  * How `next` waits on `os`: `"poll"` (non-blocking handle + `poll(2)` with the
  * timeout) or `"timeout"` (blocking read, trusting libpcap's read timeout).
  */
-export function waitStrategy(os: PcapOs): "poll" | "timeout" {
+function waitStrategy(os: PcapOs): "poll" | "timeout" {
   return os === "windows" ? "timeout" : "poll";
 }
 

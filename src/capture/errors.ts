@@ -1,6 +1,8 @@
 /**
  * Named errors of the capture stage. Their messages are one line, meant to be
- * printed as-is to an administrator (no stack trace).
+ * printed as-is to an administrator (no stack trace). The live-capture error,
+ * `CaptureDeviceError`, is thrown by the native layer and lives in
+ * `ffi/errors.ts`.
  *
  * @module
  */
@@ -17,17 +19,5 @@ export class CaptureFileError extends Error {
     this.name = "CaptureFileError";
     this.path = path;
     this.offset = offset;
-  }
-}
-
-/** libpcap (or Npcap) is missing, or a live device cannot be opened. */
-export class CaptureDeviceError extends Error {
-  /** Exit code main.ts should use (2: environment or usage). */
-  readonly exitCode: number;
-  /** Creates the error; `message` is the full one-line message. */
-  constructor(message: string, exitCode = 2) {
-    super(message);
-    this.name = "CaptureDeviceError";
-    this.exitCode = exitCode;
   }
 }

@@ -26,7 +26,7 @@
  */
 
 import { DEFAULT_TIMEOUT_MS, type PcapOpenOptions } from "../../ffi/pcap_handle.ts";
-import { CaptureDeviceError } from "./errors.ts";
+import { CaptureDeviceError } from "../../ffi/errors.ts";
 import { type PacketBatch, viewBatch } from "./live_batch.ts";
 import {
   type CaptureStats,

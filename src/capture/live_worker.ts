@@ -16,7 +16,7 @@
 
 import { libc } from "../../ffi/libc.ts";
 import { PcapHandle } from "../../ffi/pcap_handle.ts";
-import { CaptureDeviceError } from "./errors.ts";
+import { CaptureDeviceError } from "../../ffi/errors.ts";
 import { BatchWriter, recordSize } from "./live_batch.ts";
 import {
   type CaptureStats,

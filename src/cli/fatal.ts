@@ -7,7 +7,8 @@
  * @module
  */
 
-import { CaptureDeviceError, CaptureFileError } from "../capture/errors.ts";
+import { CaptureDeviceError } from "../../ffi/errors.ts";
+import { CaptureFileError } from "../capture/errors.ts";
 import { SinkError } from "../output/sink.ts";
 import { UsageError } from "./usage_error.ts";
 

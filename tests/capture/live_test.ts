@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { BatchSource } from "../../src/capture/batch_source.ts";
-import { CaptureDeviceError } from "../../src/capture/errors.ts";
+import { CaptureDeviceError } from "../../ffi/errors.ts";
 import { LiveCapture } from "../../src/capture/live.ts";
 import {
   BatchWriter,

@@ -10,8 +10,6 @@ import {
   sockaddrFamily,
   sockaddrLayout,
 } from "../../ffi/layout.ts";
-import { dltToLinkType, waitStrategy } from "../../ffi/pcap_handle.ts";
-import { LinkType } from "../../src/capture/raw_packet.ts";
 
 /** A pcap_pkthdr as the C compiler of `os` lays it out, little-endian. */
 function pkthdrBytes(
@@ -125,18 +123,4 @@ Deno.test("sockaddrLayout: family width and AF_INET6 per OS", () => {
   // macOS: u8 sa_len, u8 sa_family.
   assert.equal(sockaddrFamily(new Uint8Array([28, 30, 0, 0]), sockaddrLayout("darwin")), 30);
   assert.equal(sockaddrFamily(new Uint8Array([16, 2, 0, 0]), sockaddrLayout("darwin")), 2);
-});
-
-Deno.test("dltToLinkType: DLT_RAW (12/14) → LINKTYPE_RAW, others unchanged", () => {
-  assert.equal(dltToLinkType(12), LinkType.RAW);
-  assert.equal(dltToLinkType(14), LinkType.RAW);
-  assert.equal(dltToLinkType(1), LinkType.ETHERNET);
-  assert.equal(dltToLinkType(113), LinkType.LINUX_SLL);
-  assert.equal(dltToLinkType(0), LinkType.NULL);
-});
-
-Deno.test("waitStrategy: poll on Linux/macOS, libpcap's timeout on Windows", () => {
-  assert.equal(waitStrategy("linux"), "poll");
-  assert.equal(waitStrategy("darwin"), "poll");
-  assert.equal(waitStrategy("windows"), "timeout");
 });

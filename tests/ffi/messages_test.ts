@@ -4,11 +4,10 @@ import {
   activateWarningMessage,
   cText,
   filterErrorMessage,
+  findAllDevsErrorMessage,
   oneLine,
   PcapStatus,
-  permissionHint,
 } from "../../ffi/messages.ts";
-import { findAllDevsErrorMessage } from "../../ffi/devices.ts";
 
 const NPCAP_ADMIN =
   "run as Administrator or reinstall Npcap without 'Restrict Npcap driver's access to Administrators only'";
@@ -27,7 +26,10 @@ Deno.test("permission denied: root/capabilities on Linux, Npcap admin-only on Wi
     activateErrorMessage("windows", "Ethernet", PcapStatus.ERROR_PERM_DENIED, ""),
     `Cannot open device "Ethernet": permission denied (${NPCAP_ADMIN})`,
   );
-  assert.match(permissionHint("darwin"), /\/dev\/bpf/);
+  assert.match(
+    activateErrorMessage("darwin", "en0", PcapStatus.ERROR_PERM_DENIED, ""),
+    /permission denied \(run as root or give your user read access to \/dev\/bpf\*\)$/,
+  );
   assert.match(
     activateErrorMessage("linux", "eth0", PcapStatus.ERROR_PROMISC_PERM_DENIED, ""),
     /promiscuous mode: permission denied \(run as root/,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { PcapHandle } from "../../ffi/pcap_handle.ts";
-import { CaptureDeviceError } from "../../src/capture/errors.ts";
+import { CaptureDeviceError } from "../../ffi/errors.ts";
 import { LinkType } from "../../src/capture/raw_packet.ts";
 import { skipPrivileged } from "./_privilege.ts";
 
