@@ -5,6 +5,7 @@
  * @module
  */
 
+import { unixDatagramLibc } from "../../ffi/unix_socket.ts";
 import { DedupSink } from "../output/dedup.ts";
 import type { AlertSink } from "../output/sink.ts";
 import { JsonLinesSink } from "../output/json_log.ts";
@@ -31,7 +32,11 @@ export function openSinks(opts: Options, onError: (e: Error) => void): Sinks {
   if (opts.syslog !== undefined) {
     // rsyslog's and journald's /dev/log expect the traditional format.
     const bsd = opts.syslog.startsWith("unix:") || opts.syslog.startsWith("/");
-    syslog = new SyslogSink(opts.syslog, { format: bsd ? "bsd" : "rfc5424", onError });
+    syslog = new SyslogSink(opts.syslog, {
+      format: bsd ? "bsd" : "rfc5424",
+      onError,
+      unixDatagram: unixDatagramLibc(),
+    });
     siem.push(syslog);
   }
   for (const s of siem) {

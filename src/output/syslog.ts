@@ -19,6 +19,7 @@ import {
 } from "./syslog_message.ts";
 import { formatSyslogTarget, parseSyslogTarget, type SyslogTarget } from "./syslog_target.ts";
 import { openTransport, type SyslogTransport } from "./syslog_transport.ts";
+import type { UnixSocketCalls } from "./unix_datagram.ts";
 import type { UtcOffset } from "./timestamp.ts";
 
 export type { SyslogTarget } from "./syslog_target.ts";
@@ -53,6 +54,11 @@ export interface SyslogOptions {
   connectTimeoutSeconds?: number;
   /** Unsent bytes allowed on a stream connection before messages are dropped. Default 1 MiB. */
   maxBufferedBytes?: number;
+  /**
+   * libc's Unix datagram calls (src/cli passes `unixDatagramLibc()` of
+   * `ffi/unix_socket.ts`). Without them a `unix://` target is used as a stream socket.
+   */
+  unixDatagram?: UnixSocketCalls | null;
 }
 
 /** This host's name, or "-" when it cannot be read (no --allow-sys). */
@@ -120,6 +126,7 @@ export class SyslogSink implements AlertSink {
       retrySeconds: options.retrySeconds ?? 1,
       connectTimeoutSeconds: options.connectTimeoutSeconds ?? 5,
       maxBufferedBytes: options.maxBufferedBytes ?? 1 << 20,
+      unixDatagram: options.unixDatagram ?? null,
     });
   }
 

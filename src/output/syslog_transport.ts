@@ -1,6 +1,6 @@
 /**
  * Fire-and-forget syslog transports: UDP (node:dgram), TCP or Unix stream
- * (node:net) and Unix datagram (libc through FFI). `send` never throws and
+ * (node:net) and Unix datagram (libc through FFI, calls handed in by src/cli). `send` never throws and
  * never blocks; failures go to a {@linkcode TransportReport}.
  *
  * @module
@@ -10,7 +10,7 @@ import dgram from "node:dgram";
 import net from "node:net";
 import { SinkError } from "./sink.ts";
 import { errorReason } from "./line_file.ts";
-import { unixDatagramAvailable, UnixDatagramSocket, UnixSocketError } from "./unix_datagram.ts";
+import { UnixDatagramSocket, type UnixSocketCalls, UnixSocketError } from "./unix_datagram.ts";
 import { formatSyslogTarget, type SyslogTarget } from "./syslog_target.ts";
 
 /** Where a transport reports the fate of messages. */
@@ -29,6 +29,8 @@ export interface TransportOptions {
   connectTimeoutSeconds: number;
   /** Bytes allowed to wait in a stream socket's buffer before messages are dropped. */
   maxBufferedBytes: number;
+  /** libc's Unix datagram calls; null: a Unix socket is always used as a stream socket. */
+  unixDatagram: UnixSocketCalls | null;
 }
 
 /** A way to deliver syslog messages. */
@@ -281,13 +283,15 @@ export class StreamTransport implements SyslogTransport {
 
 /**
  * Syslog to a local Unix socket such as /dev/log: datagrams when the socket
- * is a datagram socket and FFI is allowed, otherwise a newline-framed stream.
+ * is a datagram socket and the datagram calls are given (FFI allowed),
+ * otherwise a newline-framed stream.
  */
 export class UnixTransport implements SyslogTransport {
   #path: string;
   #label: string;
   #report: TransportReport;
   #options: TransportOptions;
+  #calls: UnixSocketCalls | null;
   #dgram: UnixDatagramSocket | null = null;
   #stream: StreamTransport | null = null;
   #lastError: SinkError | null = null;
@@ -300,7 +304,8 @@ export class UnixTransport implements SyslogTransport {
     this.#label = formatSyslogTarget({ transport: "unix", path });
     this.#report = report;
     this.#options = options;
-    if (!unixDatagramAvailable()) this.#useStream();
+    this.#calls = options.unixDatagram;
+    if (this.#calls === null) this.#useStream();
   }
 
   #useStream(): StreamTransport {
@@ -331,7 +336,7 @@ export class UnixTransport implements SyslogTransport {
         return;
       }
       try {
-        this.#dgram = UnixDatagramSocket.connect(this.#path);
+        this.#dgram = UnixDatagramSocket.connect(this.#path, this.#calls!); // null: #stream is set
       } catch (err) {
         if (err instanceof UnixSocketError && err.wrongType) {
           return this.#useStream().send(message);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { SinkError } from "../../src/output/sink.ts";
 import { SyslogSink } from "../../src/output/syslog.ts";
+import { unixDatagramLibc } from "../../ffi/unix_socket.ts";
 import { UnixDatagramSocket } from "../../src/output/unix_datagram.ts";
 import { sampleEvent, tempDir } from "./_event.ts";
 
@@ -327,9 +328,15 @@ Deno.test({
   async fn() {
     const { dir, cleanup } = tempDir();
     const path = `${dir}/log.sock`;
-    const server = UnixDatagramSocket.bind(path);
-    const sink = new SyslogSink(`unix://${path}`, OPTS);
-    const bsd = new SyslogSink(`unix://${path}`, { ...OPTS, format: "bsd", tz: 540 });
+    const libc = unixDatagramLibc()!;
+    const server = UnixDatagramSocket.bind(path, libc);
+    const sink = new SyslogSink(`unix://${path}`, { ...OPTS, unixDatagram: libc });
+    const bsd = new SyslogSink(`unix://${path}`, {
+      ...OPTS,
+      unixDatagram: libc,
+      format: "bsd",
+      tz: 540,
+    });
     try {
       sink.write(sampleEvent());
       bsd.write(sampleEvent({ outcome: "attempt" }));
@@ -370,7 +377,8 @@ Deno.test({
         conn.close();
       }
     })();
-    const sink = new SyslogSink(`unix://${path}`, OPTS);
+    // A datagram socket is tried first (EPROTOTYPE), then the stream.
+    const sink = new SyslogSink(`unix://${path}`, { ...OPTS, unixDatagram: unixDatagramLibc() });
     try {
       sink.write(sampleEvent());
       sink.write(sampleEvent({ variant: "SOCKS4 Proxy" }));
@@ -392,7 +400,11 @@ Deno.test("SyslogSink to a missing Unix socket counts errors", async () => {
   const { dir, cleanup } = tempDir();
   const path = `${dir}/missing.sock`;
   const reported: SinkError[] = [];
-  const sink = new SyslogSink(`unix://${path}`, { ...OPTS, onError: (e) => reported.push(e) });
+  const sink = new SyslogSink(`unix://${path}`, {
+    ...OPTS,
+    unixDatagram: unixDatagramLibc(),
+    onError: (e) => reported.push(e),
+  });
   try {
     sink.write(sampleEvent());
     sink.write(sampleEvent());

@@ -1,22 +1,21 @@
 import assert from "node:assert/strict";
-import {
-  unixDatagramAvailable,
-  UnixDatagramSocket,
-  UnixSocketError,
-} from "../../src/output/unix_datagram.ts";
+import { unixDatagramLibc } from "../../ffi/unix_socket.ts";
+import { UnixDatagramSocket, UnixSocketError } from "../../src/output/unix_datagram.ts";
 import { tempDir } from "./_event.ts";
 
 const unixOs = Deno.build.os === "linux" || Deno.build.os === "darwin";
+/** libc's datagram calls (tests run with --allow-ffi). */
+const libc = unixDatagramLibc()!;
 
 Deno.test({
   name: "UnixDatagramSocket sends and receives datagrams",
   ignore: !unixOs,
   fn() {
-    assert.equal(unixDatagramAvailable(), true);
+    assert.ok(unixDatagramLibc() !== null);
     const { dir, cleanup } = tempDir();
     const path = `${dir}/d.sock`;
-    const server = UnixDatagramSocket.bind(path);
-    const client = UnixDatagramSocket.connect(path);
+    const server = UnixDatagramSocket.bind(path, libc);
+    const client = UnixDatagramSocket.connect(path, libc);
     try {
       assert.equal(server.tryReceive(), null);
       client.send(new TextEncoder().encode("one"));
@@ -40,7 +39,7 @@ Deno.test({
   fn() {
     const { dir, cleanup } = tempDir();
     try {
-      assert.throws(() => UnixDatagramSocket.connect(`${dir}/none`), (e: unknown) => {
+      assert.throws(() => UnixDatagramSocket.connect(`${dir}/none`, libc), (e: unknown) => {
         assert.ok(e instanceof UnixSocketError);
         assert.match(e.message, /^Cannot connect to .*\/none: No such file or directory$/);
         assert.equal(e.wrongType, false);
@@ -48,15 +47,15 @@ Deno.test({
       });
       const listener = Deno.listen({ transport: "unix", path: `${dir}/s.sock` });
       try {
-        assert.throws(() => UnixDatagramSocket.connect(`${dir}/s.sock`), (e: unknown) => {
+        assert.throws(() => UnixDatagramSocket.connect(`${dir}/s.sock`, libc), (e: unknown) => {
           assert.ok(e instanceof UnixSocketError && e.wrongType);
           return true;
         });
       } finally {
         listener.close();
       }
-      const server = UnixDatagramSocket.bind(`${dir}/q.sock`);
-      const client = UnixDatagramSocket.connect(`${dir}/q.sock`);
+      const server = UnixDatagramSocket.bind(`${dir}/q.sock`, libc);
+      const client = UnixDatagramSocket.connect(`${dir}/q.sock`, libc);
       try {
         assert.throws(() => {
           for (let i = 0; i < 100_000; i++) client.send(new Uint8Array(1024));
@@ -65,7 +64,7 @@ Deno.test({
         client.close();
         server.close();
       }
-      assert.throws(() => UnixDatagramSocket.connect("x".repeat(200)), UnixSocketError);
+      assert.throws(() => UnixDatagramSocket.connect("x".repeat(200), libc), UnixSocketError);
     } finally {
       cleanup();
     }
