@@ -243,18 +243,24 @@ export class ProtocolSniffer implements StreamAnalyzer {
     const flipIf = (senderIsServer: boolean) => {
       if (free && senderIsServer === (dir === 0)) c.flipped = true;
     };
-    const tls = new TlsSetupAnalyzer(
-      c,
-      k === Kind.TLS_RECORD || k === Kind.NEED || k === Kind.NONE,
-      k === Kind.TLS_RECORD && first[at] === 20, // ChangeCipherSpec: the handshake's end
-    );
+    // The TLS leaf (made only for the layers that lead to TLS).
+    const midTls = k === Kind.TLS_RECORD || k === Kind.NEED || k === Kind.NONE;
+    const newTls = () =>
+      new TlsSetupAnalyzer(
+        c,
+        midTls,
+        k === Kind.TLS_RECORD && first[at] === 20, // ChangeCipherSpec: the handshake's end
+      );
     switch (k) {
       case Kind.TLS_CLIENT:
         flipIf(false);
         // Picked up mid-stream, the ClientHello need not be the stream's
         // first bytes: a proxy request may have gone before it.
         if (c.midstream) c.layerKnown = false;
-        this.#set(tls, tls);
+        {
+          const tls = newTls();
+          this.#set(tls, tls);
+        }
         return;
       case Kind.TLS_SERVER: {
         // The ClientHello went by: only a stream picked up after it, or a
@@ -262,35 +268,51 @@ export class ProtocolSniffer implements StreamAnalyzer {
         if (c.rolesKnown && dir === 0) break;
         flipIf(true);
         c.layerKnown = false; // a proxy request may have gone before the hello
-        this.#set(tls, tls);
+        {
+          const tls = newTls();
+          this.#set(tls, tls);
+        }
         return;
       }
       case Kind.TLS_RECORD: {
         if (!c.midstream) break;
         c.layerKnown = false;
-        this.#set(tls, tls);
+        {
+          const tls = newTls();
+          this.#set(tls, tls);
+        }
         return;
       }
       case Kind.CONNECT:
         flipIf(false);
-        this.#set(new HttpConnectAnalyzer(c, tls), tls);
+        {
+          const tls = newTls();
+          this.#set(new HttpConnectAnalyzer(c, tls), tls);
+        }
         return;
       case Kind.HTTP_RESPONSE:
         // The CONNECT request went by before the capture started.
         if (!c.midstream) break;
         flipIf(true);
-        this.#set(new HttpConnectAnalyzer(c, tls, true), tls);
+        {
+          const tls = newTls();
+          this.#set(new HttpConnectAnalyzer(c, tls, true), tls);
+        }
         return;
       case Kind.SOCKS4:
       case Kind.SOCKS5:
         if (c.rolesKnown && dir === 1) break;
-        this.#set(new SocksAnalyzer(c, tls, k === Kind.SOCKS4 ? 4 : 5), tls);
+        {
+          const tls = newTls();
+          this.#set(new SocksAnalyzer(c, tls, k === Kind.SOCKS4 ? 4 : 5), tls);
+        }
         return;
       case Kind.SOCKS4_REPLY:
       case Kind.SOCKS5_REPLY: {
         // The request went by: the answer's sender is the server.
         flipIf(true);
         const v = k === Kind.SOCKS4_REPLY ? 4 : 5;
+        const tls = newTls();
         const a = new SocksAnalyzer(c, tls, v);
         a.missedRequest(v === 5 ? first[at + 1] : -1, ts);
         this.#set(a, tls);
@@ -308,7 +330,10 @@ export class ProtocolSniffer implements StreamAnalyzer {
         if (c.midstream) {
           // Picked up inside a record: find the next record boundary.
           c.layerKnown = false;
-          this.#set(tls, tls);
+          {
+            const tls = newTls();
+            this.#set(tls, tls);
+          }
           return;
         }
     }

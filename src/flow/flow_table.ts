@@ -45,8 +45,9 @@ import {
 //   line 2, words 32-47: float64 16 flow number, float64 17 LRU link time,
 //     float32 36 server round trip, float32 37 round trip, 38 LRU prev, 39 LRU next,
 //     bytes 160-175 history text.
-//   line 3, words 48-61: the first payload sizes (int32); 62/63 the first
-//     sequence number of each direction (its SYN's + 1), valid per B_SEQSEEN bits 2/3.
+//     words 44/45: the first sequence number of each direction (its SYN's
+//     + 1), valid per B_SEQSEEN bits 2/3.
+//   line 3, words 48-63: the first payload sizes (int32).
 //   B_SEQSEEN bits: 0/1 a sequence seen per direction, 2/3 its SYN seen,
 //     4 roles (client/server) taken from the handshake.
 const REC_WORDS = 64;
@@ -56,13 +57,13 @@ const W_PORTS = 8, W_VP = 9, W_HASH = 10, W_HIST = 12, W_SEQ = 13;
 const B_STATE = 44, B_CLS = 45, B_MARK = 46, B_SEQSEEN = 47, B_HLEN = 60, B_SIZES = 61;
 const F_PKTS = 8, F_BYTES = 10, F_PAYLOAD = 12, F_FIRST = 14, F_LAST = 15, F_ID = 16, F_LINK = 17;
 const W_RTT_SERVER = 36, W_RTT = 37, W_PREV = 38, W_NEXT = 39, B_HISTORY = 160, W_SIZES = 48;
-const W_ISN = 62;
+const W_ISN = 44;
 const SEEN_SYN = 4, SEEN_ROLES = 16;
 
 /** Characters of history kept per flow. */
 export const HISTORY_MAX = 16;
 /** Payload-carrying segments whose size and time are kept per flow. */
-export const SIZE_SEQ_MAX = 14;
+export const SIZE_SEQ_MAX = 16;
 
 /** Why a flow ended. */
 export const EndReason = { TIMEOUT: 0, EVICTED: 1, SHUTDOWN: 2 } as const;
