@@ -21,13 +21,11 @@ import {
 } from "./http_head.ts";
 import type { ParseStatus } from "./parse_status.ts";
 
-export { HTTP_MAX_HEAD, type HttpHeader, HttpReason } from "./http_head.ts";
-
 /** Longest method accepted (longer tokens are not HTTP requests). */
 const MAX_METHOD = 20;
 
 /** Result of {@linkcode parseConnectRequest}. */
-export interface ConnectRequest {
+interface ConnectRequest {
   /** `"ok"` only for a complete, well-formed CONNECT head. */
   status: ParseStatus;
   /** For `"no"`: a {@linkcode HttpReason} value; `""` otherwise. */
@@ -49,7 +47,7 @@ export interface ConnectRequest {
 }
 
 /** Result of {@linkcode parseConnectResponse}. */
-export interface ConnectResponse {
+interface ConnectResponse {
   /** `"ok"` for a complete status line + headers. */
   status: ParseStatus;
   /** For `"no"`: a {@linkcode HttpReason} value; `""` otherwise. */
@@ -286,7 +284,7 @@ export function parseConnectResponse(
 }
 
 /** Markers reported by {@linkcode softEtherConnectScore}. */
-export const SoftEtherConnectMarker = {
+const SoftEtherConnectMarker = {
   /** Request line ends in `HTTP/1.0` (curl and browsers send 1.1). */
   HTTP_1_0: "http_1_0",
   /**
@@ -312,11 +310,11 @@ export const SoftEtherConnectMarker = {
 } as const;
 
 /** The User-Agent SoftEther sends by default. */
-export const SOFTETHER_CONNECT_USER_AGENT =
+const SOFTETHER_CONNECT_USER_AGENT =
   "Mozilla/5.0 (Windows NT 6.3; WOW64; rv:29.0) Gecko/20100101 Firefox/29.0";
 
 /** Result of {@linkcode softEtherConnectScore}. */
-export interface SoftEtherConnectScore {
+interface SoftEtherConnectScore {
   /** 0..1 over all markers, User-Agent included. */
   score: number;
   /** 0..1 over the markers that do not depend on the (customisable) User-Agent. */

@@ -45,7 +45,7 @@ export const HTTP_BAD = -2;
 export const HTTP_FOLD = -3;
 
 /** True for an RFC 9110 `tchar` (token character). */
-export function isTchar(c: number): boolean {
+function isTchar(c: number): boolean {
   if (c >= 0x30 && c <= 0x39) return true;
   if ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) return true;
   // ! # $ % & ' * + - . ^ _ ` | ~

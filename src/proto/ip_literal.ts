@@ -5,7 +5,7 @@
  */
 
 /** True for a dotted-quad IPv4 literal with every part in 0..255 (`"10.77.2.2"`). */
-export function isIpv4Literal(s: string): boolean {
+function isIpv4Literal(s: string): boolean {
   let parts = 0;
   let digits = 0;
   let value = 0;
@@ -30,7 +30,7 @@ export function isIpv4Literal(s: string): boolean {
  * True for an IPv6 literal, bare or in brackets, optionally with a zone
  * (`"::1"`, `"[2001:db8::1]"`, `"fe80::1%eth0"`, `"::ffff:10.0.0.1"`).
  */
-export function isIpv6Literal(s: string): boolean {
+function isIpv6Literal(s: string): boolean {
   let t = s;
   if (t.startsWith("[")) {
     if (!t.endsWith("]")) return false;

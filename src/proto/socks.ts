@@ -1,7 +1,7 @@
 /**
  * SOCKS4/4a/5 proxy handshakes followed incrementally from both directions,
  * up to the point where the tunnelled stream begins on each side. The message
- * parsers live in `socks_message.ts` and are re-exported here.
+ * parsers live in `socks_message.ts`.
  *
  * @module
  */
@@ -22,8 +22,6 @@ import {
   SocksReason,
 } from "./socks_message.ts";
 
-export * from "./socks_message.ts";
-
 /**
  * What one `feedClient`/`feedServer` call achieved:
  * - `"consumed"`: handshake bytes were consumed (see `consumed`); more messages follow.
@@ -32,7 +30,7 @@ export * from "./socks_message.ts";
  * - `"done"`: this side's handshake is over; its inner offset is set when a tunnel opened.
  * - `"fail"`: not SOCKS, malformed, or a method this parser cannot follow (`failReason`).
  */
-export type SocksStep = "consumed" | "need" | "done" | "fail";
+type SocksStep = "consumed" | "need" | "done" | "fail";
 
 const C_START = 0;
 const C_S4_REQUEST = 1;

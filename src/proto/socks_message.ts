@@ -34,11 +34,9 @@ export const SocksReason = {
 } as const;
 
 /** SOCKS4 reply code: request granted. */
-export const SOCKS4_GRANTED = 0x5a;
+const SOCKS4_GRANTED = 0x5a;
 /** SOCKS5 method: no authentication. */
 export const SOCKS5_NO_AUTH = 0x00;
-/** SOCKS5 method: GSSAPI. */
-export const SOCKS5_GSSAPI = 0x01;
 /** SOCKS5 method: username/password (RFC 1929). */
 export const SOCKS5_USER_PASS = 0x02;
 /** SOCKS5 method selection: no acceptable method. */
@@ -58,7 +56,7 @@ export interface SocksParse {
 }
 
 /** SOCKS4 or SOCKS4a request: `04 cmd port(2) ip(4) userid 00 [host 00]`. */
-export interface Socks4Request extends SocksParse {
+interface Socks4Request extends SocksParse {
   /** 1 CONNECT, 2 BIND. */
   command: number;
   /** Destination port. */
@@ -74,7 +72,7 @@ export interface Socks4Request extends SocksParse {
 }
 
 /** SOCKS4 reply: `00 code port(2) ip(4)`. */
-export interface Socks4Reply extends SocksParse {
+interface Socks4Reply extends SocksParse {
   /** 0x5A granted, 0x5B rejected, 0x5C/0x5D identd failures. */
   code: number;
   /** True for 0x5A. */
@@ -82,19 +80,19 @@ export interface Socks4Reply extends SocksParse {
 }
 
 /** SOCKS5 greeting: `05 n methods…`. */
-export interface Socks5Greeting extends SocksParse {
+interface Socks5Greeting extends SocksParse {
   /** Offered methods in order (SoftEther: `[0, 2]`; curl: `[0, 1]`). */
   methods: number[];
 }
 
 /** SOCKS5 method selection: `05 method`. */
-export interface Socks5MethodReply extends SocksParse {
+interface Socks5MethodReply extends SocksParse {
   /** Chosen method; 0xFF when none is acceptable. */
   method: number;
 }
 
 /** RFC 1929 request: `01 ulen user plen pass`. The password itself is not kept. */
-export interface Socks5UserPassRequest extends SocksParse {
+interface Socks5UserPassRequest extends SocksParse {
   /** User name. */
   username: string;
   /** Password length in bytes. */
@@ -102,7 +100,7 @@ export interface Socks5UserPassRequest extends SocksParse {
 }
 
 /** RFC 1929 reply: `01 status`. */
-export interface Socks5UserPassReply extends SocksParse {
+interface Socks5UserPassReply extends SocksParse {
   /** 0 success, anything else failure. */
   code: number;
   /** True for 0. */
@@ -110,7 +108,7 @@ export interface Socks5UserPassReply extends SocksParse {
 }
 
 /** SOCKS5 request `05 cmd 00 atyp addr port` or reply `05 rep 00 atyp addr port`. */
-export interface Socks5Address extends SocksParse {
+interface Socks5Address extends SocksParse {
   /** Request: 1 CONNECT, 2 BIND, 3 UDP ASSOCIATE. Reply: REP code (0 success). */
   code: number;
   /** 1 IPv4, 3 domain name, 4 IPv6. */

@@ -1,7 +1,7 @@
 /**
  * TLS ClientHello parsing (RFC 8446 §4.1.2, RFC 5246 §7.4.1.2) into the
- * fields fingerprints and detectors use. JA3/JA4 live in `tls_fingerprint.ts`
- * and the ServerHello in `tls_server_hello.ts`; both are re-exported here.
+ * fields the detectors use. The message comes from a `TlsRecordScanner`
+ * capture (`tls_record.ts`), record headers stripped.
  *
  * @module
  */
@@ -9,30 +9,39 @@
 import { latin1, readU16, readU24 } from "./bytes.ts";
 import { isIpLiteral } from "./ip_literal.ts";
 import type { ParseStatus } from "./parse_status.ts";
-import { firstHandshakeMessage, HelloReason } from "./tls_handshake.ts";
 import { TLS_MAX_CAPTURE } from "./tls_record.ts";
 import { isGrease, TlsExtension, TlsHandshakeType } from "./tls_registry.ts";
 
-export { type Ja3, ja3, ja3s, ja4, ja4Raw } from "./tls_fingerprint.ts";
-export { parseServerHello, parseServerHelloRecords, type ServerHello } from "./tls_server_hello.ts";
-export { isGrease, TlsExtension } from "./tls_registry.ts";
-export { HelloReason } from "./tls_handshake.ts";
+/** Reasons for a `"no"` result of {@linkcode parseClientHello}. */
+const HelloReason = {
+  /** Not a handshake message of the expected type. */
+  WRONG_TYPE: "wrong_type",
+  /** Legacy version outside 0x0300–0x0304. */
+  BAD_VERSION: "bad_version",
+  /** A length field runs past its enclosing structure. */
+  BAD_LENGTH: "bad_length",
+  /** Session id longer than 32 bytes. */
+  BAD_SESSION_ID: "bad_session_id",
+  /** Cipher suite list empty or of odd length. */
+  BAD_CIPHERS: "bad_ciphers",
+  /** No compression method. */
+  BAD_COMPRESSION: "bad_compression",
+  /** A known extension's body is malformed. */
+  BAD_EXTENSION: "bad_extension",
+  /** The message is longer than the parser accepts. */
+  TOO_LONG: "too_long",
+} as const;
 
 /** A parsed ClientHello. Lists keep wire order and GREASE values. */
-export interface ClientHello {
+interface ClientHello {
   /** `"ok"` when the whole message parsed. */
   status: ParseStatus;
-  /** For `"no"`: a {@linkcode HelloReason} (or record/handshake reason); `""` otherwise. */
+  /** For `"no"`: a {@linkcode HelloReason}; `""` otherwise. */
   reason: string;
-  /**
-   * Bytes consumed: the handshake message (4-byte header included); through its last
-   * byte, record headers included, for {@linkcode parseClientHelloRecords}.
-   */
+  /** Bytes consumed: the handshake message (4-byte header included). */
   consumed: number;
   /** Handshake message length including its 4-byte header. */
   length: number;
-  /** Version of the first record header; 0 when parsed from a bare handshake message. */
-  recordVersion: number;
   /** legacy_version (0x0303 for TLS 1.2 and 1.3). */
   legacyVersion: number;
   /** Session id length (32 in TLS 1.3 middlebox compatibility mode, 0 otherwise usually). */
@@ -74,7 +83,6 @@ function hello(status: ParseStatus, reason: string): ClientHello {
     reason,
     consumed: 0,
     length: 0,
-    recordVersion: 0,
     legacyVersion: 0,
     sessionIdLength: 0,
     cipherSuites: [],
@@ -226,29 +234,5 @@ export function parseClientHello(buf: Uint8Array, off: number, len: number): Cli
   h.hasGrease = anyGrease(h.cipherSuites) || anyGrease(h.extensions) ||
     anyGrease(h.supportedGroups) || anyGrease(h.supportedVersions) ||
     anyGrease(h.keyShareGroups) || anyGrease(h.signatureAlgorithms);
-  return h;
-}
-
-/**
- * Parses a ClientHello from a region starting at a TLS record header,
- * including a hello fragmented over several handshake records (then copied
- * once). `consumed` runs through the hello's last byte, record headers included.
- */
-export function parseClientHelloRecords(
-  buf: Uint8Array,
-  off: number,
-  len: number,
-  maxBytes: number = TLS_MAX_CAPTURE,
-): ClientHello {
-  if (len >= 6 && buf[off] === 22 && buf[off + 5] !== TlsHandshakeType.CLIENT_HELLO) {
-    return hello("no", HelloReason.WRONG_TYPE);
-  }
-  const m = firstHandshakeMessage(buf, off, len, maxBytes);
-  if (m.status !== "ok") return hello(m.status, m.reason);
-  const h = parseClientHello(m.buf, m.off, m.len);
-  if (h.status === "ok") {
-    h.consumed = m.consumed;
-    h.recordVersion = m.recordVersion;
-  }
   return h;
 }

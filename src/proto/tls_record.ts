@@ -7,20 +7,17 @@
  */
 
 import { readU16, readU24 } from "./bytes.ts";
-import type { ParseStatus } from "./parse_status.ts";
 import { TlsContentType } from "./tls_registry.ts";
 
-export { TlsContentType } from "./tls_registry.ts";
-
 /** Size of a TLS record header: type(1) version(2) length(2). */
-export const TLS_RECORD_HEADER_LEN = 5;
+const TLS_RECORD_HEADER_LEN = 5;
 /** Largest record length accepted: 2^14 plaintext + 2048 expansion (RFC 5246 §6.2.3). */
-export const TLS_MAX_RECORD_LEN: number = 16384 + 2048;
+const TLS_MAX_RECORD_LEN: number = 16384 + 2048;
 /** Default cap on the bytes {@linkcode TlsRecordScanner} copies for the first handshake message. */
 export const TLS_MAX_CAPTURE = 16384;
 
 /** Reasons for a `"no"` record header, and for a scanner desync. */
-export const TlsRecordReason = {
+const TlsRecordReason = {
   /** Content type outside 20–24. */
   BAD_CONTENT_TYPE: "bad_content_type",
   /** Version outside 0x0300–0x0304. */
@@ -28,22 +25,6 @@ export const TlsRecordReason = {
   /** Length above {@linkcode TLS_MAX_RECORD_LEN}. */
   RECORD_TOO_LONG: "record_too_long",
 } as const;
-
-/** Result of {@linkcode parseTlsRecordHeader}. */
-export interface TlsRecordHeader {
-  /** `"ok"` for a valid header, `"need"` for a valid prefix shorter than 5 bytes. */
-  status: ParseStatus;
-  /** For `"no"`: a {@linkcode TlsRecordReason} value; `""` otherwise. */
-  reason: string;
-  /** 5 when `"ok"` (the header only; the body follows). */
-  consumed: number;
-  /** Content type (20–24). */
-  contentType: number;
-  /** Record version (0x0300–0x0304; 0x0301 is usual on a ClientHello). */
-  version: number;
-  /** Body length. */
-  length: number;
-}
 
 /** Checks the header bytes available at `off` (up to 5); returns "" when valid so far. */
 function headerProblem(buf: Uint8Array, off: number, len: number): string {
@@ -54,31 +35,6 @@ function headerProblem(buf: Uint8Array, off: number, len: number): string {
     return TlsRecordReason.RECORD_TOO_LONG;
   }
   return "";
-}
-
-/** Checks a record header without allocating: `"ok"`, `"need"` (valid prefix) or `"no"`. */
-export function probeTlsRecordHeader(buf: Uint8Array, off: number, len: number): ParseStatus {
-  if (headerProblem(buf, off, len) !== "") return "no";
-  return len >= TLS_RECORD_HEADER_LEN ? "ok" : "need";
-}
-
-/** True when a complete, valid TLS record header starts at `off`. */
-export function isTlsRecordHeader(buf: Uint8Array, off: number, len: number): boolean {
-  return probeTlsRecordHeader(buf, off, len) === "ok";
-}
-
-/** Parses a TLS record header (content type 20–24, version 0x0300–0x0304, length ≤ 18432). */
-export function parseTlsRecordHeader(buf: Uint8Array, off: number, len: number): TlsRecordHeader {
-  const reason = headerProblem(buf, off, len);
-  const ok = reason === "" && len >= TLS_RECORD_HEADER_LEN;
-  return {
-    status: reason !== "" ? "no" : ok ? "ok" : "need",
-    reason,
-    consumed: ok ? TLS_RECORD_HEADER_LEN : 0,
-    contentType: ok ? buf[off] : 0,
-    version: ok ? readU16(buf, off + 1) : 0,
-    length: ok ? readU16(buf, off + 3) : 0,
-  };
 }
 
 /** States of the first-handshake-message capture of a {@linkcode TlsRecordScanner}. */

@@ -1,13 +1,27 @@
 import assert from "node:assert/strict";
 import {
-  HttpReason,
   parseConnectRequest,
   parseConnectResponse,
-  SOFTETHER_CONNECT_USER_AGENT,
-  SoftEtherConnectMarker as M,
   softEtherConnectScore,
 } from "../../src/proto/http_connect.ts";
+import { HttpReason } from "../../src/proto/http_head.ts";
 import { ascii, concat, loadSegments } from "./fixture.ts";
+
+/** The User-Agent SoftEther sends by default (Firefox 29 on Windows 8.1). */
+const SOFTETHER_CONNECT_USER_AGENT =
+  "Mozilla/5.0 (Windows NT 6.3; WOW64; rv:29.0) Gecko/20100101 Firefox/29.0";
+
+/** softEtherConnectScore's marker names. */
+const M = {
+  HTTP_1_0: "http_1_0",
+  HEADER_SEQUENCE: "header_sequence",
+  HEADERS_SORTED: "headers_sorted",
+  CONTENT_LENGTH_0: "content_length_0",
+  HOST_WITHOUT_PORT: "host_without_port",
+  PRAGMA_NO_CACHE: "pragma_no_cache",
+  PROXY_CONNECTION_KEEP_ALIVE: "proxy_connection_keep_alive",
+  USER_AGENT: "user_agent_firefox29",
+};
 
 /** What the Debian 5.01 client sent to an HTTP proxy (softether-wire.md §6). */
 const SOFTETHER_CONNECT = "CONNECT 10.77.2.2:443 HTTP/1.0\r\n" +

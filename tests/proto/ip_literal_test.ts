@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { isIpLiteral, isIpv4Literal, isIpv6Literal } from "../../src/proto/ip_literal.ts";
+import { isIpLiteral } from "../../src/proto/ip_literal.ts";
 
-Deno.test("isIpv4Literal", () => {
+Deno.test("isIpLiteral: IPv4", () => {
   for (const s of ["10.77.2.2", "0.0.0.0", "255.255.255.255", "127.0.0.1"]) {
-    assert.equal(isIpv4Literal(s), true, s);
+    assert.equal(isIpLiteral(s), true, s);
   }
   for (
     const s of [
@@ -17,11 +17,11 @@ Deno.test("isIpv4Literal", () => {
       "1234.1.1.1",
     ]
   ) {
-    assert.equal(isIpv4Literal(s), false, s);
+    assert.equal(isIpLiteral(s), false, s);
   }
 });
 
-Deno.test("isIpv6Literal", () => {
+Deno.test("isIpLiteral: IPv6", () => {
   for (
     const s of [
       "::1",
@@ -33,7 +33,7 @@ Deno.test("isIpv6Literal", () => {
       "1:2:3:4:5:6:7:8",
     ]
   ) {
-    assert.equal(isIpv6Literal(s), true, s);
+    assert.equal(isIpLiteral(s), true, s);
   }
   for (
     const s of [
@@ -47,7 +47,7 @@ Deno.test("isIpv6Literal", () => {
       "1:2:3:4:5:6:7:8:9",
     ]
   ) {
-    assert.equal(isIpv6Literal(s), false, s);
+    assert.equal(isIpLiteral(s), false, s);
   }
 });
 

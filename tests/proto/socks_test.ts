@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { SocksHandshake } from "../../src/proto/socks.ts";
 import {
   parseSocks4Reply,
   parseSocks4Request,
@@ -8,10 +9,8 @@ import {
   parseSocks5Request,
   parseSocks5UserPassReply,
   parseSocks5UserPassRequest,
-  SocksHandshake,
   SocksReason,
-  type SocksStep,
-} from "../../src/proto/socks.ts";
+} from "../../src/proto/socks_message.ts";
 import { ascii, concat, fromHex, loadSegments, type Segment } from "./fixture.ts";
 
 /** Drives a handshake like a flow tracker: each side's stream grows, pending bytes are re-fed. */
@@ -103,7 +102,7 @@ Deno.test("SocksHandshake: SoftEther-style SOCKS5 with auth, fed byte by byte", 
   const hs = new SocksHandshake();
   let c = 0;
   let s = 0;
-  const steps: SocksStep[] = [];
+  const steps: string[] = [];
   for (let i = 0; i < 64 && !hs.finished; i++) {
     if (c < client.length) {
       steps.push(

@@ -1,13 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  HandshakeCapture,
-  isTlsRecordHeader,
-  parseTlsRecordHeader,
-  probeTlsRecordHeader,
-  TLS_MAX_RECORD_LEN,
-  TlsRecordReason,
-  TlsRecordScanner,
-} from "../../src/proto/tls_record.ts";
+import { HandshakeCapture, TlsRecordScanner } from "../../src/proto/tls_record.ts";
 import { parseClientHello } from "../../src/proto/tls_client_hello.ts";
 import { concat, fromHex, loadSegments } from "./fixture.ts";
 import { clientHello, records, sniExt } from "./tls_builder.ts";
@@ -45,40 +37,38 @@ function listed(s: TlsRecordScanner): number[][] {
   return out;
 }
 
-Deno.test("record header helpers", () => {
-  const h = fromHex("1603010200");
-  assert.equal(isTlsRecordHeader(h, 0, 5), true);
-  assert.equal(isTlsRecordHeader(h, 0, 4), false);
-  assert.equal(probeTlsRecordHeader(h, 0, 4), "need");
-  assert.equal(probeTlsRecordHeader(h, 0, 0), "need");
-  assert.deepEqual(parseTlsRecordHeader(h, 0, 5), {
-    status: "ok",
-    reason: "",
-    consumed: 5,
-    contentType: 22,
-    version: 0x0301,
-    length: 512,
-  });
+Deno.test("TlsRecordScanner: record header checks", () => {
+  const scan = (hex: string, split = 5) => {
+    const b = fromHex(hex);
+    const s = new TlsRecordScanner(4);
+    s.feed(b, 0, split);
+    s.feed(b, split, b.length - split);
+    return s;
+  };
+  for (const split of [5, 1, 3]) {
+    const ok = scan("1603010200", split);
+    assert.equal(ok.desync, false);
+    assert.deepEqual(listed(ok), [[22, 512]]);
+    // The longest record allowed: 2^14 + 2048 bytes.
+    assert.deepEqual(listed(scan("1703034800", split)), [[23, 0x4800]]);
+  }
   const cases: Array<[string, string]> = [
-    ["1903010001", TlsRecordReason.BAD_CONTENT_TYPE],
-    ["1303010001", TlsRecordReason.BAD_CONTENT_TYPE],
-    ["1602010001", TlsRecordReason.BAD_VERSION],
-    ["1603050001", TlsRecordReason.BAD_VERSION],
-    ["1703034801", TlsRecordReason.RECORD_TOO_LONG],
-    ["8103010100", TlsRecordReason.BAD_CONTENT_TYPE], // SSLv2-style hello
+    ["1903010001", "bad_content_type"],
+    ["1303010001", "bad_content_type"],
+    ["1602010001", "bad_version"],
+    ["1603050001", "bad_version"],
+    ["1703034801", "record_too_long"],
+    ["8103010100", "bad_content_type"], // SSLv2-style hello
   ];
   for (const [hex, reason] of cases) {
-    const b = fromHex(hex);
-    assert.equal(parseTlsRecordHeader(b, 0, 5).reason, reason, hex);
-    assert.equal(isTlsRecordHeader(b, 0, 5), false, hex);
+    for (const split of [5, 2]) {
+      const s = scan(hex, split);
+      assert.equal(s.desync, true, hex);
+      assert.equal(s.desyncReason, reason, `${hex} split ${split}`);
+      assert.equal(s.desyncOffset, 0);
+      assert.equal(s.count, 0);
+    }
   }
-  const max = fromHex("17030348" + "00");
-  assert.equal(isTlsRecordHeader(max, 0, 5), true);
-  assert.equal(TLS_MAX_RECORD_LEN, 0x4800);
-  // A bad first byte is rejected before the header is complete.
-  assert.equal(probeTlsRecordHeader(fromHex("47"), 0, 1), "no");
-  assert.equal(probeTlsRecordHeader(fromHex("1604"), 0, 2), "no");
-  assert.equal(parseTlsRecordHeader(fromHex("160303"), 0, 3).status, "need");
 });
 
 Deno.test("TlsRecordScanner: real streams per segment, per byte and at random splits", () => {
@@ -149,7 +139,7 @@ Deno.test("TlsRecordScanner: desync on a bad header, across segments too", () =>
   assert.equal(s.desync, false); // 4 of 5 header bytes
   s.feed(fromHex("20"), 0, 1);
   assert.equal(s.desync, true);
-  assert.equal(s.desyncReason, TlsRecordReason.BAD_CONTENT_TYPE);
+  assert.equal(s.desyncReason, "bad_content_type");
   assert.equal(s.desyncOffset, good.length);
   s.feed(good, 0, good.length);
   assert.equal(s.count, 1);
@@ -157,7 +147,7 @@ Deno.test("TlsRecordScanner: desync on a bad header, across segments too", () =>
   const t = new TlsRecordScanner(8);
   const tooLong = fromHex("17030349ff");
   t.feed(tooLong, 0, 5);
-  assert.equal(t.desyncReason, TlsRecordReason.RECORD_TOO_LONG);
+  assert.equal(t.desyncReason, "record_too_long");
 });
 
 Deno.test("TlsRecordScanner: hello in one segment is exposed in place", () => {
