@@ -10,7 +10,7 @@ import { Decoder, DecodeResult } from "./decode/decoder.ts";
 import { DecodedPacket, IpProto } from "./decode/packet.ts";
 import { Weirds } from "./decode/weirds.ts";
 import { type Detector, MARK_BITS, MAX_DETECTORS } from "./detect/detector.ts";
-import { Defragmenter } from "./flow/defrag.ts";
+import { Defragmenter, type DefragOptions } from "./flow/defrag.ts";
 import { flowHash, FlowTable, type FlowTableOptions } from "./flow/flow_table.ts";
 import type { EvidenceRecorder } from "./output/evidence.ts";
 
@@ -20,6 +20,8 @@ export interface PipelineOptions extends FlowTableOptions {
   onFlowEnd?: (table: FlowTable, slot: number, reason: number) => void;
   /** Keep the first packets of inspected connections for evidence pcaps. */
   evidence?: EvidenceRecorder;
+  /** Bounds of IP reassembly (datagrams, memory, timeout). */
+  defrag?: DefragOptions;
 }
 
 /**
@@ -43,6 +45,10 @@ export class Pipeline {
   readonly #detectors: Detector[];
   readonly #evidence: EvidenceRecorder | undefined;
   #defrag: Defragmenter | undefined; // created with the first IP fragment
+  readonly #defragOpts: DefragOptions | undefined;
+  // Per batch entry: the frame decoded (the entry's raw packet, or the
+  // datagram its fragment completed), for evidence pcaps.
+  readonly #frames: RawPacket[] = new Array(BATCH);
   // Batch state of run(): one raw and one decoded structure per batch entry
   // (allocated once), and each packet's flow hash (0: not TCP/UDP).
   readonly #raws: RawPacket[] = Array.from({ length: BATCH }, () => new RawPacket());
@@ -63,6 +69,7 @@ export class Pipeline {
     this.#detectors = detectors;
     detectors.forEach((d, i) => d.markShift = i * MARK_BITS);
     this.#evidence = opts.evidence;
+    this.#defragOpts = opts.defrag;
     const after = opts.onFlowEnd;
     this.flows.onEnd((slot, reason) => {
       for (let i = 0; i < detectors.length; i++) detectors[i].onFlowEnd(this.flows, slot, reason);
@@ -74,7 +81,13 @@ export class Pipeline {
   /** Process one packet. */
   handle(raw: RawPacket): void {
     const p = this.decoder.pkt;
-    if (this.#decode(raw, p)) this.#track(raw, p, flowHash(p));
+    const frame = this.#decode(raw, p);
+    if (frame !== null) this.#track(frame, p, flowHash(p));
+  }
+
+  /** IP reassembly so far (undefined until the first fragment). */
+  get defrag(): Defragmenter | undefined {
+    return this.#defrag;
   }
 
   /**
@@ -86,7 +99,7 @@ export class Pipeline {
    * packet by packet, with the memory latency of the lookups overlapped.
    */
   async run(src: PacketSource, onChunk?: () => void): Promise<void> {
-    const raws = this.#raws, pkts = this.#pkts, hashes = this.#hashes;
+    const raws = this.#raws, pkts = this.#pkts, hashes = this.#hashes, frames = this.#frames;
     do {
       for (;;) {
         let n = 0;
@@ -98,14 +111,16 @@ export class Pipeline {
         }
         for (let i = 0; i < n; i++) {
           const p = pkts[i];
-          hashes[i] = this.#decode(raws[i], p, i) ? flowHash(p) : 0;
+          const frame = this.#decode(raws[i], p, i);
+          hashes[i] = frame !== null ? flowHash(p) : 0;
+          if (frame !== null) frames[i] = frame;
         }
         const slots = this.flows.prefetch(hashes, n);
         for (let d = 0; d < this.#detectors.length; d++) {
           this.#detectors[d].prefetch?.(this.flows, slots, n);
         }
         for (let i = 0; i < n; i++) {
-          if (hashes[i] !== 0) this.#track(raws[i], pkts[i], hashes[i]);
+          if (hashes[i] !== 0) this.#track(frames[i], pkts[i], hashes[i]);
         }
         if (n < BATCH) break;
       }
@@ -119,26 +134,28 @@ export class Pipeline {
   }
 
   /**
-   * Count and decode one packet; true for TCP and UDP (the ones with a
-   * flow). An IP fragment goes to the defragmenter; the fragment that
-   * completes a datagram yields the whole datagram, decoded in its place
-   * (`entry`: the batch entry, whose output buffer the datagram keeps until
-   * the batch is processed).
+   * Count and decode one packet; returns the frame decoded for TCP and UDP
+   * (the ones with a flow), else null. An IP fragment goes to the
+   * defragmenter; the fragment that completes a datagram yields the whole
+   * datagram, decoded in its place (`entry`: the batch entry, whose output
+   * buffer the datagram keeps until the batch is processed).
    */
-  #decode(raw: RawPacket, p: DecodedPacket, entry = -1): boolean {
+  #decode(raw: RawPacket, p: DecodedPacket, entry = -1): RawPacket | null {
     this.packets++;
     this.wireBytes += raw.wireLen;
     p.frame = this.packets;
+    let frame = raw;
     let r = this.decoder.decode(raw, p);
     if (r === DecodeResult.FRAGMENT) {
-      this.#defrag ??= new Defragmenter(this.weirds);
+      this.#defrag ??= new Defragmenter(this.weirds, this.#defragOpts);
       const whole = this.#defrag.add(p, raw, entry);
-      if (whole === null) return false;
+      if (whole === null) return null;
+      frame = whole;
       r = this.decoder.decode(whole, p);
       p.frame = this.packets;
     }
-    if (r !== DecodeResult.OK) return false;
-    return p.proto === IpProto.TCP || p.proto === IpProto.UDP;
+    if (r !== DecodeResult.OK) return null;
+    return p.proto === IpProto.TCP || p.proto === IpProto.UDP ? frame : null;
   }
 
   #track(raw: RawPacket, p: DecodedPacket, h: number): void {

@@ -51,6 +51,13 @@ export function summary(
     `Alerts:   ${c.stats.alerts} (${c.stats.classified} SoftEther connections, ` +
     `${c.stats.folded} folded into their session)`,
   ];
+  const df = p.defrag;
+  if (df !== undefined) {
+    lines.push(
+      `Fragments: ${df.fragments} IP fragments, ${df.reassembled} datagrams reassembled, ` +
+        `${df.dropped} refused, ${df.timedOut} timed out, ${df.evicted} evicted`,
+    );
+  }
   if (c.stats.errors > 0) {
     lines.push(`Errors:   ${c.stats.errors} connections dropped from inspection (parser error)`);
   }

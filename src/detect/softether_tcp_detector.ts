@@ -176,6 +176,7 @@ export class SoftEtherTcpDetector implements Detector {
       this.#conns[slot] = an;
       this.#setMark(table, slot, INSPECTING);
       this.#queue.push(an);
+      this.#compact();
       this.stats.inspected++;
     }
     try {
@@ -193,8 +194,13 @@ export class SoftEtherTcpDetector implements Detector {
    * that shows nothing of SoftEther's set-up yet (else the oldest one).
    */
   #makeRoom(table: FlowTable): void {
+    // The least promising first: a connection one side of which never sent
+    // anything (a half-open flood connection; a real session has its
+    // server's answer one round trip later), then one that shows nothing of
+    // the set-up yet, then simply the oldest.
     const q = this.#queue;
-    let victim: Inspection | undefined, oldest: Inspection | undefined;
+    let silent: Inspection | undefined, bare: Inspection | undefined;
+    let oldest: Inspection | undefined;
     let seen = 0;
     for (let i = this.#qHead; i < q.length && seen < EVICT_SCAN; i++) {
       const x = q[i];
@@ -204,21 +210,32 @@ export class SoftEtherTcpDetector implements Detector {
       }
       seen++;
       oldest ??= x;
-      if (x.stage === Stage.NONE && !x.pending && !x.suspect) {
-        victim = x;
+      if (x.stage !== Stage.NONE || x.pending || x.suspect) continue;
+      bare ??= x;
+      if (table.packets(x.slot, 0) === 0 || table.packets(x.slot, 1) === 0) {
+        silent = x;
         break;
       }
     }
-    victim ??= oldest;
-    if (this.#qHead > 1024 && this.#qHead * 2 > q.length) {
-      this.#queue = q.slice(this.#qHead);
-      this.#qHead = 0;
-    }
+    const victim = silent ?? bare ?? oldest;
     if (victim === undefined) return;
     this.stats.evicted++;
     this.#weirds.add("inspection_evicted");
     this.#unpend(victim);
     this.#release(table, victim.slot, victim);
+  }
+
+  /** Drop released inspections from the queue (amortised: when they outnumber the live ones). */
+  #compact(): void {
+    const q = this.#queue;
+    if (q.length - this.#qHead <= 2 * this.#live + 1024) return;
+    let n = 0;
+    for (let i = this.#qHead; i < q.length; i++) {
+      const x = q[i];
+      if (x.slot >= 0 && x.event === undefined) q[n++] = x;
+    }
+    q.length = n;
+    this.#qHead = 0;
   }
 
   /** Touch the inspections of a batch's flows (see {@linkcode Detector.prefetch}). */

@@ -62,7 +62,7 @@ export class TlsSetupAnalyzer implements StreamAnalyzer, MessageSink, SetupDecid
   readonly #c: Inspection;
   readonly #m = new SetupMatcher(1, false);
   #scan0: TlsRecordScanner | undefined = new TlsRecordScanner(SCANNER_RECORDS);
-  #scan1: TlsRecordScanner | undefined = new TlsRecordScanner(SCANNER_RECORDS);
+  #scan1: TlsRecordScanner | undefined; // made when the server first speaks
   readonly #msgs = new TlsMessages();
   #helloSeen = false;
   #midstream = false; // picked up after the TLS handshake: resynchronise on records
@@ -142,7 +142,7 @@ export class TlsSetupAnalyzer implements StreamAnalyzer, MessageSink, SetupDecid
         }
       }
     }
-    const sc = dir === 0 ? this.#scan0! : this.#scan1!;
+    const sc = dir === 0 ? this.#scan0! : (this.#scan1 ??= new TlsRecordScanner(SCANNER_RECORDS));
     const before = sc.count;
     sc.feed(buf, off, len);
     if (dir === 0 && !this.#helloSeen && sc.handshakeReady) {
