@@ -9,10 +9,10 @@ import type { DetectionEvent } from "../detect/event.ts";
 import type { AlertSink } from "./sink.ts";
 
 /** Default suppression window: 300 seconds of packet time. */
-export const DEFAULT_DEDUP_WINDOW = 300;
+const DEFAULT_DEDUP_WINDOW = 300;
 
 /** Options of {@linkcode DedupSink}. */
-export interface DedupOptions {
+interface DedupOptions {
   /** Seconds of packet time during which a repeat is suppressed. Default 300. */
   windowSeconds?: number;
 }
@@ -22,7 +22,7 @@ export interface DedupOptions {
  * client address (not port: reconnections use new ports) and server
  * address and port.
  */
-export function dedupKey(ev: DetectionEvent): string {
+function dedupKey(ev: DetectionEvent): string {
   return [ev.kind, ev.variant, ev.outcome, ev.client.ip, ev.server.ip, ev.server.port].join("|");
 }
 

@@ -14,7 +14,7 @@ import type { DetectionEvent } from "../detect/event.ts";
 import { SinkError } from "./sink.ts";
 
 /** Packets kept per connection. */
-export const EVIDENCE_PACKETS = 64;
+const EVIDENCE_PACKETS = 64;
 
 interface Kept {
   linkType: number;

@@ -11,7 +11,7 @@ import { SinkError } from "./sink.ts";
 const encoder = new TextEncoder();
 
 /** Something with a synchronous `write`, like `Deno.FsFile` or `Deno.stdout`. */
-export interface SyncWriter {
+interface SyncWriter {
   /** Writes some of `p`, returning how many bytes were written. */
   writeSync(p: Uint8Array): number;
 }

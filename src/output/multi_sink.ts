@@ -10,7 +10,7 @@ import type { AlertSink } from "./sink.ts";
 import { SinkError } from "./sink.ts";
 
 /** Several sink failures from one call, as one error whose message joins theirs with "; ". */
-export class MultiSinkError extends SinkError {
+class MultiSinkError extends SinkError {
   /** The individual errors, in sink order. */
   readonly errors: readonly Error[];
   /** Creates the combined error. */
@@ -22,7 +22,7 @@ export class MultiSinkError extends SinkError {
 }
 
 /** Options of {@linkcode MultiSink}. */
-export interface MultiSinkOptions {
+interface MultiSinkOptions {
   /**
    * Receives each failure (with the failing sink) instead of it being
    * thrown. Without it, failures are thrown after all sinks were tried.

@@ -22,13 +22,9 @@ import { openTransport, type SyslogTransport } from "./syslog_transport.ts";
 import type { UnixSocketCalls } from "./unix_datagram.ts";
 import type { UtcOffset } from "./timestamp.ts";
 
-export type { SyslogTarget } from "./syslog_target.ts";
-export { parseSyslogTarget } from "./syslog_target.ts";
-export { parseSyslogFacility } from "./syslog_message.ts";
-
 /** Options of {@linkcode SyslogSink}. */
-export interface SyslogOptions {
-  /** Facility number 0–23 (see `parseSyslogFacility`). Default 16 (local0). */
+interface SyslogOptions {
+  /** Facility number 0–23. Default 16 (local0). */
   facility?: number;
   /**
    * Message format: "rfc5424" (default), or "bsd", the syslog(3) form

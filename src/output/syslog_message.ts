@@ -11,34 +11,6 @@ import { round3 } from "./json_log.ts";
 import { formatAlertMessage, formatEndpoint } from "./text_log.ts";
 import { formatIsoMicros, type UtcOffset, wallClock } from "./timestamp.ts";
 
-/** Syslog facility numbers by name (RFC 5424 table 1, with the usual names). */
-export const SYSLOG_FACILITIES: Readonly<Record<string, number>> = {
-  kern: 0,
-  user: 1,
-  mail: 2,
-  daemon: 3,
-  auth: 4,
-  syslog: 5,
-  lpr: 6,
-  news: 7,
-  uucp: 8,
-  cron: 9,
-  authpriv: 10,
-  ftp: 11,
-  ntp: 12,
-  security: 13,
-  console: 14,
-  clock: 15,
-  local0: 16,
-  local1: 17,
-  local2: 18,
-  local3: 19,
-  local4: 20,
-  local5: 21,
-  local6: 22,
-  local7: 23,
-};
-
 /** Default facility: local0. */
 export const DEFAULT_FACILITY = 16;
 
@@ -46,26 +18,13 @@ export const DEFAULT_FACILITY = 16;
 export const DEFAULT_ENTERPRISE_ID = 32473;
 
 /** Severity "warning": an established VPN session. */
-export const SEVERITY_WARNING = 4;
+const SEVERITY_WARNING = 4;
 
 /** Severity "notice": an attempt, or an administration connection. */
-export const SEVERITY_NOTICE = 5;
-
-/**
- * Parses a facility name ("local0", "daemon", …) or number (0–23).
- *
- * @throws {RangeError} On an unknown facility.
- */
-export function parseSyslogFacility(text: string): number {
-  const name = text.trim().toLowerCase();
-  if (/^\d+$/.test(name) && Number(name) <= 23) return Number(name);
-  const n = SYSLOG_FACILITIES[name];
-  if (n === undefined) throw new RangeError(`Unknown syslog facility "${text}"`);
-  return n;
-}
+const SEVERITY_NOTICE = 5;
 
 /** Severity of an event: warning for an established VPN session, notice otherwise. */
-export function syslogSeverity(ev: DetectionEvent): number {
+function syslogSeverity(ev: DetectionEvent): number {
   return ev.kind === "vpn" && ev.outcome === "established" ? SEVERITY_WARNING : SEVERITY_NOTICE;
 }
 
@@ -76,7 +35,7 @@ function stripControls(s: string): string {
 }
 
 /** Escapes an SD-PARAM value per RFC 5424 6.3.3 ('"', '\' and ']'), without control characters. */
-export function escapeSdValue(value: string): string {
+function escapeSdValue(value: string): string {
   return stripControls(value).replace(/["\\\]]/g, (c) => "\\" + c);
 }
 
@@ -101,7 +60,7 @@ export interface SyslogHeader {
 }
 
 /** The structured-data element: `[sealert@32473 kind="vpn" variant="TCP" …]`. */
-export function formatStructuredData(ev: DetectionEvent, enterpriseId: number): string {
+function formatStructuredData(ev: DetectionEvent, enterpriseId: number): string {
   const params: [string, string][] = [
     ["kind", ev.kind],
     ["variant", ev.variant],

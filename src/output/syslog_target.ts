@@ -11,7 +11,7 @@ export type SyslogTarget =
   | { transport: "unix"; path: string };
 
 /** Default port of each network transport (UDP 514, RFC 5426; TCP 601, as syslog-ng). */
-export const DEFAULT_SYSLOG_PORTS = { udp: 514, tcp: 601 } as const;
+const DEFAULT_SYSLOG_PORTS = { udp: 514, tcp: 601 } as const;
 
 /**
  * Parses a syslog target: `udp://host[:port]` (default port 514),

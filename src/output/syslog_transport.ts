@@ -14,7 +14,7 @@ import { UnixDatagramSocket, type UnixSocketCalls, UnixSocketError } from "./uni
 import { formatSyslogTarget, type SyslogTarget } from "./syslog_target.ts";
 
 /** Where a transport reports the fate of messages. */
-export interface TransportReport {
+interface TransportReport {
   /** A message was handed to the kernel. */
   ok(): void;
   /** Something failed; `lost` messages (possibly 0) were not sent. */
@@ -22,7 +22,7 @@ export interface TransportReport {
 }
 
 /** Tuning of the transports. */
-export interface TransportOptions {
+interface TransportOptions {
   /** Seconds to wait after a failed connection before trying again (messages meanwhile are lost). */
   retrySeconds: number;
   /** Seconds allowed for a TCP connection to be established. */
@@ -54,12 +54,12 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 /** RFC 6587 octet-counting frame: "LEN SP MSG". */
-export function octetCountingFrame(message: Uint8Array): Uint8Array {
+function octetCountingFrame(message: Uint8Array): Uint8Array {
   return concat(encoder.encode(`${message.length} `), message);
 }
 
 /** Newline-terminated frame (local Unix stream sockets). */
-export function newlineFrame(message: Uint8Array): Uint8Array {
+function newlineFrame(message: Uint8Array): Uint8Array {
   return concat(message, encoder.encode("\n"));
 }
 
@@ -88,7 +88,7 @@ const MAX_UDP_QUEUE = 10_000;
  * one at a time, each after the previous one's completion, because Deno's
  * node:dgram reorders sends issued in the same tick.
  */
-export class UdpTransport implements SyslogTransport {
+class UdpTransport implements SyslogTransport {
   #socket: dgram.Socket;
   #host: string;
   #port: number;
@@ -175,7 +175,7 @@ export class UdpTransport implements SyslogTransport {
 }
 
 /** Syslog over a stream socket (TCP with octet counting, or a Unix stream socket), reconnecting after failures. */
-export class StreamTransport implements SyslogTransport {
+class StreamTransport implements SyslogTransport {
   #connect: net.NetConnectOpts;
   #frame: (m: Uint8Array) => Uint8Array;
   #label: string;
@@ -286,7 +286,7 @@ export class StreamTransport implements SyslogTransport {
  * is a datagram socket and the datagram calls are given (FFI allowed),
  * otherwise a newline-framed stream.
  */
-export class UnixTransport implements SyslogTransport {
+class UnixTransport implements SyslogTransport {
   #path: string;
   #label: string;
   #report: TransportReport;

@@ -15,10 +15,8 @@ import { SinkError } from "./sink.ts";
 import { errorReason, LineFile, writeAllSync } from "./line_file.ts";
 import { formatAlertTime, type UtcOffset } from "./timestamp.ts";
 
-export type { UtcOffset } from "./timestamp.ts";
-
 /** Default text log path, as in SoftEther Alert 1.00. */
-export const DEFAULT_TEXT_LOG = "./sealert.log";
+const DEFAULT_TEXT_LOG = "./sealert.log";
 
 /** "ip:port", with an IPv6 address in brackets: "[2001:db8::1]:443". */
 export function formatEndpoint(ep: Endpoint): string {
@@ -50,7 +48,7 @@ export function formatAlertLine(ev: DetectionEvent, tz?: UtcOffset): string {
 }
 
 /** Options of {@linkcode TextLogSink}. */
-export interface TextLogOptions {
+interface TextLogOptions {
   /** Log file path; "-" writes to standard output only. Default "./sealert.log". */
   path?: string;
   /** Do not echo lines to standard output. Default false. */

@@ -35,7 +35,7 @@ export function formatIsoMicros(ts: number): string {
 }
 
 /** Minutes east of UTC of the host's local time zone (honours TZ) at an instant. */
-export function localUtcOffset(epochMs: number): number {
+function localUtcOffset(epochMs: number): number {
   const minutes = -new Date(epochMs).getTimezoneOffset();
   return minutes === 0 ? 0 : minutes; // avoid -0
 }
