@@ -11,11 +11,11 @@ import { DecodedPacket, IpProto } from "./decode/packet.ts";
 import { Weirds } from "./decode/weirds.ts";
 import { type Detector, MARK_BITS, MAX_DETECTORS } from "./detect/detector.ts";
 import { Defragmenter, type DefragOptions } from "./flow/defrag.ts";
-import { flowHash, FlowTable, type FlowTableOptions } from "./flow/flow_table.ts";
+import { flowHash, FlowTable, type FlowTableOptions, refDir, refSlot } from "./flow/flow_table.ts";
 import type { EvidenceRecorder } from "./output/evidence.ts";
 
 /** Options of {@linkcode Pipeline}. */
-export interface PipelineOptions extends FlowTableOptions {
+interface PipelineOptions extends FlowTableOptions {
   /** Called when a flow ends, after the detectors saw it end (e.g. flow log). */
   onFlowEnd?: (table: FlowTable, slot: number, reason: number) => void;
   /** Keep the first packets of inspected connections for evidence pcaps. */
@@ -28,7 +28,7 @@ export interface PipelineOptions extends FlowTableOptions {
  * Packets decoded ahead per batch in {@linkcode Pipeline.run}: enough for
  * their flow-table misses to overlap, few enough to stay in L1/L2.
  */
-export const BATCH = 64;
+const BATCH = 64;
 
 /** Wires decoder, flow table and detectors. */
 export class Pipeline {
@@ -160,7 +160,7 @@ export class Pipeline {
 
   #track(raw: RawPacket, p: DecodedPacket, h: number): void {
     const ref = this.flows.track(p, h);
-    const slot = ref >>> 1, dir = ref & 1;
+    const slot = refSlot(ref), dir = refDir(ref);
     const ds = this.#detectors;
     for (let i = 0; i < ds.length; i++) ds[i].onPacket(this.flows, slot, dir, p);
     // Evidence (opt-in) copies packets of connections under inspection only.

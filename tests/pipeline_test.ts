@@ -7,7 +7,10 @@ import { Weirds } from "../src/decode/weirds.ts";
 import { SoftEtherTcpDetector } from "../src/detect/softether_tcp_detector.ts";
 import { flowRecord } from "../src/flow/flow_record.ts";
 import type { DetectionEvent } from "../src/detect/event.ts";
-import { BATCH, Pipeline } from "../src/pipeline.ts";
+import { Pipeline } from "../src/pipeline.ts";
+
+/** The pipeline's batch size (src/pipeline.ts). */
+const BATCH = 64;
 
 const FILE = fileURLToPath(new URL("../testdata/golden/direct_443.pcap", import.meta.url));
 

@@ -27,11 +27,11 @@ import { MESSAGE_GAP } from "./tls_messages.ts";
 import { Verdict } from "./verdict.ts";
 
 /** Bursts smaller than this are treated as interactive noise. */
-export const NOISE_BYTES = 100;
+const NOISE_BYTES = 100;
 /** Messages kept per connection for the search. */
 const MAX_MESSAGES = 96;
 /** Seconds allowed after the welcome for tunnel traffic to show (packet time). */
-export const SSH_DECISION_WINDOW = 12;
+const SSH_DECISION_WINDOW = 12;
 /** Seconds after a short reply before calling it an extra connection (not administration). */
 const SHORT_WAIT = 1.0;
 /**

@@ -26,10 +26,10 @@ export interface Target {
 export type Variant = "TCP" | "HTTP Proxy" | "SOCKS4 Proxy" | "SOCKS5 Proxy" | "SSH";
 
 /** Kind of SoftEther connection: a VPN session, or remote administration (vpncmd / server manager). */
-export type EventKind = "vpn" | "admin";
+type EventKind = "vpn" | "admin";
 
 /** Whether the session was established or only attempted (failed login, wrong hub). */
-export type Outcome = "established" | "attempt";
+type Outcome = "established" | "attempt";
 
 /** One detection: one line in the text log, one JSON object in the JSON log. */
 export interface DetectionEvent {

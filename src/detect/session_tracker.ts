@@ -15,9 +15,9 @@
 import type { DetectionEvent } from "./event.ts";
 
 /** How long (s of packet time) a finished session still absorbs extra connections. */
-export const SESSION_LINGER = 120;
+const SESSION_LINGER = 120;
 /** Failed attempts of the same client to the same server within this window are one line. */
-export const ATTEMPT_WINDOW = 120;
+const ATTEMPT_WINDOW = 120;
 
 interface Session {
   event: DetectionEvent;
@@ -36,7 +36,7 @@ export const Fold = {
 } as const;
 
 /** Receives the summary of a session that ended (phase "end"). */
-export type SessionEndFn = (summary: DetectionEvent) => void;
+type SessionEndFn = (summary: DetectionEvent) => void;
 
 /** Client and server of an event, with its kind and outcome: sessions are grouped by it. */
 function endpointKey(ev: DetectionEvent): string {

@@ -58,7 +58,7 @@ function sameEndpoints(table: FlowTable, a: number, b: number): boolean {
 }
 
 /** Counters of the classifier's work. */
-export interface ClassifierStats {
+interface DetectorStats {
   /** Connections given an analyzer. */
   inspected: number;
   /** Connections dismissed as not SoftEther. */
@@ -78,10 +78,10 @@ export interface ClassifierStats {
 }
 
 /** Default cap on connections inspected at once (~3 KB each while undecided). */
-export const DEFAULT_MAX_ANALYZERS = 250_000;
+const DEFAULT_MAX_ANALYZERS = 250_000;
 
 /** Options of {@linkcode SoftEtherTcpDetector}. */
-export interface SoftEtherTcpDetectorOptions {
+interface SoftEtherTcpDetectorOptions {
   /** Connections inspected at once (default {@linkcode DEFAULT_MAX_ANALYZERS}). */
   maxAnalyzers?: number;
   /** Named counters for stream anomalies (the pipeline's). */
@@ -93,7 +93,7 @@ export class SoftEtherTcpDetector implements Detector {
   /** This detector's bits in the flow's mark byte (set by the pipeline). */
   markShift = 0;
   /** Work counters. */
-  readonly stats: ClassifierStats = {
+  readonly stats: DetectorStats = {
     inspected: 0,
     dismissed: 0,
     classified: 0,

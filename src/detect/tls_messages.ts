@@ -10,8 +10,7 @@
  * @module
  */
 
-/** TLS content types. */
-export const ContentType = { CCS: 20, ALERT: 21, HANDSHAKE: 22, APPDATA: 23 } as const;
+import { TlsContentType } from "../proto/tls_registry.ts";
 
 /**
  * Records of one message are written at once and travel in one flight; a
@@ -68,20 +67,20 @@ export class TlsMessages {
   record(dir: number, type: number, len: number, ts: number, out: MessageSink): void {
     if (!this.handshakeDone) {
       if (dir === 0) {
-        if (type === ContentType.CCS) this.#clientCcs = true;
-        else if (type === ContentType.APPDATA) {
+        if (type === TlsContentType.CHANGE_CIPHER_SPEC) this.#clientCcs = true;
+        else if (type === TlsContentType.APPLICATION_DATA) {
           // TLS 1.3: the client's first encrypted record is its Finished.
           this.tls13 = true;
           this.handshakeDone = true;
-        } else if (type === ContentType.HANDSHAKE && this.#clientCcs) {
+        } else if (type === TlsContentType.HANDSHAKE && this.#clientCcs) {
           this.handshakeDone = true; // TLS 1.2: encrypted Finished after ChangeCipherSpec
         }
-      } else if (type === ContentType.APPDATA) {
+      } else if (type === TlsContentType.APPLICATION_DATA) {
         this.tls13 = true; // TLS 1.3 encrypted server flight
       }
       return;
     }
-    if (type !== ContentType.APPDATA) return;
+    if (type !== TlsContentType.APPLICATION_DATA) return;
     if (
       dir === 1 && this.tls13 && this.#serverMessages === 0 && this.#curDir !== 1 &&
       len <= MAX_TICKET_RECORD

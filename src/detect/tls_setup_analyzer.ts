@@ -31,11 +31,11 @@ import { Verdict } from "./verdict.ts";
  * below 1 s so that, with timers checked on packets or every 0.2 s live, the
  * alert is out within 1 s of the welcome.
  */
-export const DECISION_DELAY = 0.8;
+const DECISION_DELAY = 0.8;
 /** Largest TLS 1.3 ticket record of a server keeping sessions itself (stateful tickets). */
 const STATEFUL_TICKET_MAX = 120;
 /** How long (s after the set-up) a matching connection short of evidence is still watched. */
-export const SUSPECT_WINDOW = 15;
+const SUSPECT_WINDOW = 15;
 const SCANNER_RECORDS = 64;
 /**
  * Bytes of a stream picked up mid-way searched for a record boundary before

@@ -61,9 +61,9 @@ const W_ISN = 44;
 const SEEN_SYN = 4, SEEN_ROLES = 16;
 
 /** Characters of history kept per flow. */
-export const HISTORY_MAX = 16;
+const HISTORY_MAX = 16;
 /** Payload-carrying segments whose size and time are kept per flow. */
-export const SIZE_SEQ_MAX = 16;
+const SIZE_SEQ_MAX = 16;
 
 /** Why a flow ended. */
 export const EndReason = { TIMEOUT: 0, EVICTED: 1, SHUTDOWN: 2 } as const;
@@ -77,7 +77,7 @@ export interface FlowTableOptions {
 }
 
 /** Callback when a flow ends; the slot is reused right after it returns. */
-export type FlowEndHandler = (slot: number, reason: number) => void;
+type FlowEndHandler = (slot: number, reason: number) => void;
 
 // History letters: bit index → letter (uppercase = client, lowercase = server).
 const H_SYN = 0, H_SYNACK = 1, H_ACK = 2, H_DATA = 3, H_FIN = 4, H_RST = 5, H_RETX = 6, H_GAP = 7;

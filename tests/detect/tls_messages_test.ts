@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { ContentType as T, TlsMessages } from "../../src/detect/tls_messages.ts";
+import { TlsMessages } from "../../src/detect/tls_messages.ts";
+
+const T = { CCS: 20, ALERT: 21, HANDSHAKE: 22, APPDATA: 23 } as const;
 
 function collect(records: Array<[number, number, number]>): Array<[number, number]> {
   const out: Array<[number, number]> = [];

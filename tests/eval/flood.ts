@@ -33,11 +33,7 @@ import { LinkType, RawPacket } from "../../src/capture/raw_packet.ts";
 import { parseOptions } from "../../src/cli/args.ts";
 import { Weirds } from "../../src/decode/weirds.ts";
 import type { DetectionEvent } from "../../src/detect/event.ts";
-import {
-  type ClassifierStats,
-  DEFAULT_MAX_ANALYZERS,
-  SoftEtherTcpDetector,
-} from "../../src/detect/softether_tcp_detector.ts";
+import { SoftEtherTcpDetector } from "../../src/detect/softether_tcp_detector.ts";
 import { Pipeline } from "../../src/pipeline.ts";
 import { detect } from "./evaluate.ts";
 
@@ -284,7 +280,7 @@ export async function writeFloodCapture(opts: FloodCaptureOptions): Promise<Floo
 
 /** Options of {@linkcode runFloodPipeline}. */
 export interface FloodRunOptions {
-  /** The detector's inspection cap (default {@linkcode DEFAULT_MAX_ANALYZERS}). */
+  /** The detector's inspection cap (default: the detector's, 250,000). */
   maxAnalyzers?: number;
 }
 
@@ -297,7 +293,7 @@ export interface FloodRun {
   /** Flows the flow table evicted because it was full. */
   flowsEvicted: number;
   /** The detector's counters at the end. */
-  stats: ClassifierStats;
+  stats: SoftEtherTcpDetector["stats"];
   /** The `inspection_evicted` weird counter. */
   evictedWeird: number;
   /** Alerts (events without `phase`). */
@@ -518,6 +514,6 @@ if (import.meta.main) {
     keep: values.keep,
     maxAnalyzers,
   });
-  console.log(formatReport(report, maxAnalyzers ?? DEFAULT_MAX_ANALYZERS));
+  console.log(formatReport(report, maxAnalyzers ?? 250_000));
   Deno.exit(report.problems.length === 0 ? 0 : 1);
 }
