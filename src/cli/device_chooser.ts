@@ -9,8 +9,8 @@
  * ```
  *
  * A device argument on the command line (its number in that list, or its
- * exact name) skips the prompt. Input and output are injectable
- * ({@linkcode LineIO}) for tests.
+ * exact name) skips the prompt. Input and output are injectable (the `io`
+ * parameter of {@linkcode chooseDevice}) for tests.
  *
  * @module
  */
@@ -19,7 +19,7 @@ import { type Device, deviceLabel } from "../../ffi/devices.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** Line-oriented console: the chooser's only contact with stdin/stdout. */
-export interface LineIO {
+interface LineIO {
   /** The next input line without its line ending; null at end of input. */
   readLine(): Promise<string | null>;
   /** Writes `text` as-is (no newline added). */
@@ -27,7 +27,7 @@ export interface LineIO {
 }
 
 /** The prompt printed before reading a device number. */
-export const DEVICE_PROMPT = "Device ID> ";
+const DEVICE_PROMPT = "Device ID> ";
 
 /**
  * The numbered device list: `Network Devices:` then one line per device,
@@ -44,14 +44,14 @@ function rangeText(count: number): string {
 }
 
 /** The usage error for a device argument or input that selects nothing. */
-export function invalidDeviceError(input: string, count: number): UsageError {
+function invalidDeviceError(input: string, count: number): UsageError {
   return new UsageError(
     `Invalid device ID "${input}": choose ${rangeText(count)} (sealert --list shows them)`,
   );
 }
 
 /** The device `input` selects (a number from 1, or an exact name), or undefined. */
-export function selectDevice(devices: readonly Device[], input: string): Device | undefined {
+function selectDevice(devices: readonly Device[], input: string): Device | undefined {
   const text = input.trim();
   if (/^[0-9]+$/.test(text)) {
     const id = Number(text);
@@ -100,7 +100,7 @@ export async function chooseDevice(
 }
 
 /** A {@linkcode LineIO} on the process's stdin and stdout. */
-export function stdioLineIO(): LineIO {
+function stdioLineIO(): LineIO {
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
   const chunk = new Uint8Array(4096);

@@ -13,7 +13,7 @@ import { SinkError } from "../output/sink.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** Exit code and one-line message of an error. */
-export function describeError(e: unknown): { code: number; message: string } {
+function describeError(e: unknown): { code: number; message: string } {
   if (e instanceof UsageError) return { code: 2, message: `${e.message}. Try "sealert --help".` };
   if (e instanceof CaptureFileError) return { code: 1, message: e.message };
   if (e instanceof CaptureDeviceError) return { code: e.exitCode, message: e.message };

@@ -14,7 +14,7 @@ import { summary } from "./summary.ts";
 import { ProgressBar } from "./progress.ts";
 
 /** Result of an offline run. */
-export interface OfflineResult {
+interface OfflineResult {
   /** Process exit code: 0, or 1 when a file was damaged. */
   exitCode: number;
   /** The damage, when there was one. */

@@ -15,7 +15,7 @@ import { TextLogSink } from "../output/text_log.ts";
 import type { Options } from "./args.ts";
 
 /** The sinks of a run. */
-export interface Sinks {
+interface Sinks {
   /** Fan-out to every sink. */
   all: MultiSink;
   /** Wait until asynchronous sinks (syslog) sent what they hold; call after close(). */

@@ -9,7 +9,7 @@ import type { SoftEtherTcpDetector } from "../detect/softether_tcp_detector.ts";
 import type { Pipeline } from "../pipeline.ts";
 
 /** Capture-side counters that only live capture has. */
-export interface CaptureCounters {
+interface CaptureCounters {
   /** Packets the kernel/driver dropped (pcap_stats ps_drop). */
   dropped: number;
   /** Packets dropped by the interface (ps_ifdrop). */

@@ -1,13 +1,10 @@
 import assert from "node:assert/strict";
 import type { Device } from "../../ffi/devices.ts";
-import {
-  chooseDevice,
-  DEVICE_PROMPT,
-  formatDeviceList,
-  type LineIO,
-  selectDevice,
-} from "../../src/cli/device_chooser.ts";
+import { chooseDevice, formatDeviceList } from "../../src/cli/device_chooser.ts";
 import { UsageError } from "../../src/cli/usage_error.ts";
+
+/** The prompt printed before reading a device number. */
+const DEVICE_PROMPT = "Device ID> ";
 
 const flags = { loopback: false, up: true, running: true, wireless: false };
 
@@ -23,7 +20,9 @@ const devices: Device[] = [
 ];
 
 /** Scripted console: feeds `lines`, records everything written. */
-function script(lines: string[]): LineIO & { output: string } {
+function script(lines: string[]): NonNullable<Parameters<typeof chooseDevice>[2]> & {
+  output: string;
+} {
   const queue = [...lines];
   const io = {
     output: "",
@@ -82,7 +81,6 @@ Deno.test("chooseDevice: prompts, re-prompts after invalid input, then selects",
     io.output,
     formatDeviceList(devices) + DEVICE_PROMPT.repeat(5),
   );
-  assert.equal(DEVICE_PROMPT, "Device ID> ");
 });
 
 Deno.test("chooseDevice: prompt accepts a device name too", async () => {
@@ -112,11 +110,17 @@ Deno.test("chooseDevice: single device range text", async () => {
   );
 });
 
-Deno.test("selectDevice: numbers are 1-based, names exact", () => {
-  assert.equal(selectDevice(devices, "1"), devices[0]);
-  assert.equal(selectDevice(devices, "4"), undefined);
-  assert.equal(selectDevice(devices, "ETH0"), undefined);
-  assert.equal(selectDevice(devices, "eth0"), devices[0]);
+Deno.test("chooseDevice: a device argument is a 1-based number or an exact name", async () => {
+  const none = script([]);
+  assert.equal(await chooseDevice(devices, "1", none), devices[0]);
+  assert.equal(await chooseDevice(devices, " 3 ", none), devices[2]);
+  assert.equal(await chooseDevice(devices, "eth0", none), devices[0]);
+  await assert.rejects(
+    chooseDevice(devices, "4", none),
+    /^UsageError: Invalid device ID "4": choose 1–3/,
+  );
+  await assert.rejects(chooseDevice(devices, "ETH0", none), UsageError);
+  assert.equal(none.output, "");
 });
 
 Deno.test("stdioLineIO: reads lines from a piped stdin (subprocess)", async () => {
@@ -124,7 +128,10 @@ Deno.test("stdioLineIO: reads lines from a piped stdin (subprocess)", async () =
     import { chooseDevice } from ${
     JSON.stringify(new URL("../../src/cli/device_chooser.ts", import.meta.url).href)
   };
-    const flags = { loopback: false, up: true, running: true, wireless: false };
+    /** The prompt printed before reading a device number. */
+const DEVICE_PROMPT = "Device ID> ";
+
+const flags = { loopback: false, up: true, running: true, wireless: false };
     const d = await chooseDevice([
       { name: "a0", description: "", addresses: [], flags },
       { name: "b0", description: "Bee", addresses: [], flags },
