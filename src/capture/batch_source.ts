@@ -22,7 +22,7 @@ import { type PacketBatch, RECORD_HEADER_BYTES, RecordWord } from "./live_batch.
 import { LinkType, type PacketSource, type RawPacket } from "./raw_packet.ts";
 
 /** Where a {@linkcode BatchSource} gets batches (a `LiveCapture`). */
-export interface BatchProvider {
+interface BatchProvider {
   /** The next batch, null at the end of capture (may throw a capture error). */
   nextBatch(): Promise<PacketBatch | null>;
   /** Stops capturing; called by {@linkcode BatchSource.close}. */

@@ -27,7 +27,7 @@ import { CaptureFileError } from "./errors.ts";
 export const DEFAULT_BUFFER_SIZE = 4 << 20;
 
 /** Smallest read buffer accepted, in bytes (smaller requests are raised to it). */
-export const MIN_BUFFER_SIZE = 4096;
+const MIN_BUFFER_SIZE = 4096;
 
 /**
  * Size of the compressed chunks fed to the gzip decompressor, in bytes. The
@@ -428,7 +428,7 @@ export function cannotOpen(path: string, reason: string): CaptureFileError {
 }
 
 /** Maps a Deno file-system error to a one-line "cannot open" error. */
-export function openError(path: string, e: unknown): CaptureFileError {
+function openError(path: string, e: unknown): CaptureFileError {
   if (e instanceof CaptureFileError) return e;
   let reason: string;
   if (e instanceof Deno.errors.NotFound) reason = "no such file";

@@ -13,7 +13,7 @@ import type { RawPacket } from "./raw_packet.ts";
 export type CaptureFormat = "pcap" | "pcapng";
 
 /** Largest captured length accepted for one packet (libpcap's maximum snapshot length). */
-export const MAX_CAPLEN = 262144;
+const MAX_CAPLEN = 262144;
 
 /** Largest pcapng block accepted (Wireshark's limit); bigger means damage. */
 export const MAX_BLOCK_LEN = 16 * 1024 * 1024;

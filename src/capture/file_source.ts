@@ -36,13 +36,13 @@ import { PcapngReader } from "./pcapng_reader.ts";
 import type { PacketSource, RawPacket } from "./raw_packet.ts";
 
 /** Options of {@linkcode openCaptureFiles}. */
-export interface OpenCaptureOptions {
+interface OpenCaptureOptions {
   /** Bytes per read of a plain file (default 4 MiB); gzip input is decompressed in buffers of this size. */
   bufferSize?: number;
 }
 
 /** A snapshot of a {@linkcode FileSource}'s counters. */
-export interface FileSourceStats {
+interface FileSourceStats {
   /** Packets delivered so far. */
   packets: number;
   /** Captured bytes delivered so far. */
@@ -73,7 +73,7 @@ const EMPTY_READER: FormatReader = {
 };
 
 /** A {@linkcode PacketSource} over capture files read in order as one stream. */
-export class FileSource implements PacketSource {
+class FileSource implements PacketSource {
   /** The files, in reading order. */
   readonly paths: readonly string[];
   /** Total size on disk of all files (pipes count 0). */

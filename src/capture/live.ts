@@ -36,11 +36,8 @@ import {
   type ToWorker,
 } from "./live_protocol.ts";
 
-export type { CaptureStats } from "./live_protocol.ts";
-export type { PacketBatch } from "./live_batch.ts";
-
 /** How to open a live capture (all but `device` optional). */
-export interface LiveCaptureOptions extends PcapOpenOptions {
+interface LiveCaptureOptions extends PcapOpenOptions {
   /** Bytes per batch buffer; default 1 MiB (raised to fit one full-size packet). */
   batchBytes?: number;
   /** Batch buffers in flight between the threads; default 4 (minimum 2). */
@@ -52,9 +49,9 @@ export interface LiveCaptureOptions extends PcapOpenOptions {
 }
 
 /** Default bytes per batch buffer. */
-export const DEFAULT_BATCH_BYTES = 1 << 20;
+const DEFAULT_BATCH_BYTES = 1 << 20;
 /** Default number of batch buffers. */
-export const DEFAULT_BATCH_COUNT = 4;
+const DEFAULT_BATCH_COUNT = 4;
 /** How long {@linkcode LiveCapture.close} waits for the worker before terminating it. */
 const CLOSE_GRACE_MS = 5000;
 

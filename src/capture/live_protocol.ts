@@ -32,7 +32,7 @@ export interface CaptureStats extends PcapStats {
 }
 
 /** Worker settings beyond the pcap handle's. */
-export interface WorkerSettings {
+interface WorkerSettings {
   /** Bytes per batch buffer. */
   batchBytes: number;
   /** Batch buffers in the pool. */
@@ -56,7 +56,7 @@ export interface OpenMessage {
 }
 
 /** main → worker: a batch buffer is free again. */
-export interface ReleaseMessage {
+interface ReleaseMessage {
   /** Discriminant. */
   type: "release";
   /** The buffer (transferred). */
@@ -79,7 +79,7 @@ export interface OpenedMessage {
 }
 
 /** worker → main: opening failed (the worker exits). */
-export interface ErrorMessage {
+interface ErrorMessage {
   /** Discriminant. */
   type: "error";
   /** One-line message. */
@@ -89,7 +89,7 @@ export interface ErrorMessage {
 }
 
 /** worker → main: a filled batch (buffer transferred). */
-export interface BatchMessage {
+interface BatchMessage {
   /** Discriminant. */
   type: "batch";
   /** The batch buffer. */
@@ -101,7 +101,7 @@ export interface BatchMessage {
 }
 
 /** worker → main: periodic counters. */
-export interface StatsMessage {
+interface StatsMessage {
   /** Discriminant. */
   type: "stats";
   /** Counters now. */
@@ -109,7 +109,7 @@ export interface StatsMessage {
 }
 
 /** worker → main: capture ended (the worker exits). */
-export interface ClosedMessage {
+interface ClosedMessage {
   /** Discriminant. */
   type: "closed";
   /** Final counters. */

@@ -20,9 +20,6 @@ import type { RawPacket } from "./raw_packet.ts";
 /** Size of the pcap file header in bytes. */
 export const PCAP_FILE_HEADER_LEN = 24;
 
-/** Size of a pcap packet record header in bytes. */
-export const PCAP_RECORD_HEADER_LEN = 16;
-
 /** Reader of the packet records of one classic pcap file. */
 export class PcapReader implements FormatReader {
   /** The file format. */

@@ -24,7 +24,7 @@ import { LinkType, type RawPacket } from "./raw_packet.ts";
 const DEFAULT_WRITE_BUFFER = 1 << 20;
 
 /** Output buffering shared by both writers. */
-export abstract class CaptureWriter {
+abstract class CaptureWriter {
   /** Packets written so far. */
   packets = 0;
   /** The write buffer; `buf[0 .. pos)` is not written out yet. */
@@ -79,7 +79,7 @@ export abstract class CaptureWriter {
 }
 
 /** Options of {@linkcode PcapWriter}. */
-export interface PcapWriterOptions {
+interface PcapWriterOptions {
   /** Link-layer type written in the file header (default Ethernet). */
   linkType?: number;
   /** Snapshot length; longer frames are truncated (default 262144). */
@@ -154,7 +154,7 @@ export class PcapWriter extends CaptureWriter {
 }
 
 /** One interface of a {@linkcode PcapngWriter}. */
-export interface PcapngInterfaceOptions {
+interface PcapngInterfaceOptions {
   /** Link-layer type (default Ethernet). */
   linkType?: number;
   /** Snapshot length; 0 (the default) means unlimited. Longer frames are truncated. */
@@ -171,7 +171,7 @@ export interface PcapngInterfaceOptions {
 }
 
 /** Options of {@linkcode PcapngWriter}. */
-export interface PcapngWriterOptions {
+interface PcapngWriterOptions {
   /** Interfaces described at the start of the section (default one Ethernet, µs). */
   interfaces?: PcapngInterfaceOptions[];
   /** Write the section big-endian instead of little-endian. */

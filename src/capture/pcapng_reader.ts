@@ -22,30 +22,10 @@ import { capLenLimit, type FormatReader, MAX_BLOCK_LEN, PCAPNG_SHB } from "./fil
 import { TickConverter } from "./pcapng_timestamp.ts";
 import type { RawPacket } from "./raw_packet.ts";
 
-/** pcapng block types the reader interprets. */
-export const PcapngBlockType = {
-  /** Section Header Block. */
-  SHB: PCAPNG_SHB,
-  /** Interface Description Block. */
-  IDB: 1,
-  /** Packet Block (obsolete). */
-  PB: 2,
-  /** Simple Packet Block. */
-  SPB: 3,
-  /** Name Resolution Block. */
-  NRB: 4,
-  /** Interface Statistics Block. */
-  ISB: 5,
-  /** Enhanced Packet Block. */
-  EPB: 6,
-  /** Decryption Secrets Block. */
-  DSB: 10,
-} as const;
-
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 
 /** One interface of the current section, from its Interface Description Block. */
-export class PcapngInterface {
+class PcapngInterface {
   /** Link-layer type. */
   readonly linkType: number;
   /** Snapshot length (0: unlimited). */

@@ -7,7 +7,7 @@
  */
 
 import { CaptureFileError } from "../../src/capture/errors.ts";
-import { openCaptureFiles, type OpenCaptureOptions } from "../../src/capture/file_source.ts";
+import { openCaptureFiles } from "../../src/capture/file_source.ts";
 import { RawPacket } from "../../src/capture/raw_packet.ts";
 
 /** A packet as collected by {@linkcode readAll} (the frame copied out). */
@@ -31,7 +31,7 @@ export interface ReadResult {
 /** Reads every packet of `paths` with the documented pull loop; collects a CaptureFileError. */
 export async function readAll(
   paths: string[],
-  opts: OpenCaptureOptions = {},
+  opts: Parameters<typeof openCaptureFiles>[1] = {},
 ): Promise<ReadResult> {
   const src = await openCaptureFiles(paths, opts);
   const pkt = new RawPacket();
