@@ -30,7 +30,7 @@ const ETH_IPV6 = 0x86dd;
 const MAX_VLAN_TAGS = 4;
 
 /** Counters of what the decoder saw, besides weirds. */
-export interface DecodeCounters {
+interface DecodeCounters {
   /** Frames offered to the decoder. */
   frames: number;
   /** IPv4 packets decoded. */

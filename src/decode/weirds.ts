@@ -6,7 +6,7 @@
  */
 
 /** The reasons sealert counts. */
-export const WEIRD_NAMES = [
+const WEIRD_NAMES = [
   "truncated_link_header",
   "unknown_link_type",
   "truncated_ip_header",
@@ -42,7 +42,7 @@ export const WEIRD_NAMES = [
   "ip_frag_snaplen_cut",
 ] as const;
 
-/** One of {@linkcode WEIRD_NAMES}. */
+/** One of the reasons in `WEIRD_NAMES`. */
 export type WeirdName = typeof WEIRD_NAMES[number];
 
 /** Counters by weird name; incrementing allocates nothing. */

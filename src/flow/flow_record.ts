@@ -10,7 +10,7 @@ import { FLOW_STATE_NAMES } from "./flow_state.ts";
 import type { FlowTable } from "./flow_table.ts";
 
 /** One flow summary. */
-export interface FlowRecord {
+interface FlowRecord {
   /** Flow number. */
   flow_id: number;
   /** "tcp", "udp" or the IP protocol number. */
@@ -40,7 +40,7 @@ export interface FlowRecord {
 const scratch = new Uint32Array(4);
 
 /** Text endpoint of one side (0 client, 1 server) of a flow. */
-export function endpointString(table: FlowTable, slot: number, side: number): string {
+function endpointString(table: FlowTable, slot: number, side: number): string {
   const v = table.ipVersion(slot);
   const ip = addressToString(v, table.address(slot, side, scratch));
   const port = side === 0 ? table.clientPort(slot) : table.serverPort(slot);

@@ -38,7 +38,7 @@ export const FLOW_STATE_NAMES = [
 ] as const;
 
 /** Timeout classes: flows of one class share an idle timeout and an LRU list. */
-export const TimeoutClass = { OPENING: 0, ACTIVE: 1, CLOSED: 2, UDP: 3 } as const;
+const TimeoutClass = { OPENING: 0, ACTIVE: 1, CLOSED: 2, UDP: 3 } as const;
 
 /** Number of timeout classes. */
 export const TIMEOUT_CLASSES = 4;

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { type FlowRecord, flowRecord } from "../../src/flow/flow_record.ts";
+import { flowRecord } from "../../src/flow/flow_record.ts";
 import { Pipeline } from "../../src/pipeline.ts";
 import { BatchSource } from "../../src/capture/batch_source.ts";
 import { LiveCapture } from "../../src/capture/live.ts";
@@ -125,7 +125,7 @@ async function capture(args: string[]): Promise<void> {
   }
   source.close();
   const stats = await cap.close();
-  const flowRecords: FlowRecord[] = [];
+  const flowRecords: ReturnType<typeof flowRecord>[] = [];
   const flows = pipeline.flows;
   flows.onEnd((slot) => flowRecords.push(flowRecord(flows, slot)));
   flows.flush();
