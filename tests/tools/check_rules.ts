@@ -10,11 +10,16 @@
  *   imports main.ts or tests/; a file under src/ outside every layer is itself a violation (place
  *   it in the table below). Counted edges: `import` (also `import type`), `export … from`,
  *   dynamic `import("literal")` and `new URL("literal", import.meta.url)` (Worker modules).
+ *   ffi/ and src/capture/ stay two layers: ffi/ imports nothing from src/, so what it shares
+ *   with capture lives in ffi/ (`CaptureDeviceError` in ffi/errors.ts) and the little it needs
+ *   from higher layers is its own (the DLT_RAW link type, device address text).
  * - `native`: only ffi/ and src/capture/ touch native memory. src/decode, flow, proto, detect,
  *   output and src/pipeline.ts must not import ffi/, and no product file outside ffi/ and
- *   src/capture/ may use `Deno.dlopen` or `Deno.Unsafe*`.
+ *   src/capture/ may use `Deno.dlopen` or `Deno.Unsafe*`. A higher layer that needs a native
+ *   call gets it from src/cli (syslog's Unix datagram socket: src/output/unix_datagram.ts keeps
+ *   the socket logic, ffi/unix_socket.ts the libc calls, handed over by src/cli/sinks.ts).
  * - `proto-pure`: src/proto/ parsers are pure byte parsers: they import only src/proto/ modules
- *   and `node:` built-ins (node:crypto for the fingerprints' hashes), nothing else in the tree.
+ *   and `node:` built-ins, nothing else in the tree.
  * - `dead-export`: every name exported by ffi/ or src/ has a caller in product code (main.ts,
  *   ffi/, src/) other than its own file. Tests and tools (tests/bench, tests/eval, tests/lab,
  *   tests/release) are not callers. Uses are resolved through the import graph: a named import
