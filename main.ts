@@ -21,7 +21,7 @@ import { openSinks } from "./src/cli/sinks.ts";
 import { BANNER, NAME, VERSION } from "./src/cli/version.ts";
 import { SoftEtherTcpDetector } from "./src/detect/softether_tcp_detector.ts";
 import { Weirds } from "./src/decode/weirds.ts";
-import { FlowLog } from "./src/flow/flow_log.ts";
+import { FlowLog } from "./src/output/flow_log.ts";
 import { EvidenceRecorder } from "./src/output/evidence.ts";
 import { Pipeline } from "./src/pipeline.ts";
 

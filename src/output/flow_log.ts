@@ -4,9 +4,9 @@
  * @module
  */
 
-import { LineFile } from "../output/line_file.ts";
-import { flowRecord } from "./flow_record.ts";
-import type { FlowTable } from "./flow_table.ts";
+import { LineFile } from "./line_file.ts";
+import { flowRecord } from "../flow/flow_record.ts";
+import type { FlowTable } from "../flow/flow_table.ts";
 
 /** Appends one JSON object per ended flow to a file ("-" = stdout). */
 export class FlowLog {
