@@ -42,8 +42,6 @@ export class Inspection implements ConnectionHost {
   deadline = 0;
   /** True while on the detector's timer list. */
   pending = false;
-  /** Position in the detector's inspection queue (flood eviction). */
-  queued = false;
   /** Stream bytes looked at. */
   inspectedBytes = 0;
   /** True for an extra TCP connection of a session (additional_connect). */
