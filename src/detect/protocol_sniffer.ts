@@ -240,25 +240,14 @@ export class ProtocolSniffer implements StreamAnalyzer {
   #choose(dir: number, k: Kind, ts: number, first: Uint8Array, at: number): void {
     const c = this.#c;
     const free = !c.rolesKnown; // roles may still be corrected by content
-    const flipIf = (senderIsServer: boolean) => {
-      if (free && senderIsServer === (dir === 0)) c.flipped = true;
-    };
-    // The TLS leaf (made only for the layers that lead to TLS).
-    const midTls = k === Kind.TLS_RECORD || k === Kind.NEED || k === Kind.NONE;
-    const newTls = () =>
-      new TlsSetupAnalyzer(
-        c,
-        midTls,
-        k === Kind.TLS_RECORD && first[at] === 20, // ChangeCipherSpec: the handshake's end
-      );
     switch (k) {
       case Kind.TLS_CLIENT:
-        flipIf(false);
+        this.#flipIf(dir, false);
         // Picked up mid-stream, the ClientHello need not be the stream's
         // first bytes: a proxy request may have gone before it.
         if (c.midstream) c.layerKnown = false;
         {
-          const tls = newTls();
+          const tls = this.#newTls(k, first, at);
           this.#set(tls, tls);
         }
         return;
@@ -266,10 +255,10 @@ export class ProtocolSniffer implements StreamAnalyzer {
         // The ClientHello went by: only a stream picked up after it, or a
         // server sending its hello first (not TLS as SoftEther speaks it).
         if (c.rolesKnown && dir === 0) break;
-        flipIf(true);
+        this.#flipIf(dir, true);
         c.layerKnown = false; // a proxy request may have gone before the hello
         {
-          const tls = newTls();
+          const tls = this.#newTls(k, first, at);
           this.#set(tls, tls);
         }
         return;
@@ -278,24 +267,24 @@ export class ProtocolSniffer implements StreamAnalyzer {
         if (!c.midstream) break;
         c.layerKnown = false;
         {
-          const tls = newTls();
+          const tls = this.#newTls(k, first, at);
           this.#set(tls, tls);
         }
         return;
       }
       case Kind.CONNECT:
-        flipIf(false);
+        this.#flipIf(dir, false);
         {
-          const tls = newTls();
+          const tls = this.#newTls(k, first, at);
           this.#set(new HttpConnectAnalyzer(c, tls), tls);
         }
         return;
       case Kind.HTTP_RESPONSE:
         // The CONNECT request went by before the capture started.
         if (!c.midstream) break;
-        flipIf(true);
+        this.#flipIf(dir, true);
         {
-          const tls = newTls();
+          const tls = this.#newTls(k, first, at);
           this.#set(new HttpConnectAnalyzer(c, tls, true), tls);
         }
         return;
@@ -303,16 +292,16 @@ export class ProtocolSniffer implements StreamAnalyzer {
       case Kind.SOCKS5:
         if (c.rolesKnown && dir === 1) break;
         {
-          const tls = newTls();
+          const tls = this.#newTls(k, first, at);
           this.#set(new SocksAnalyzer(c, tls, k === Kind.SOCKS4 ? 4 : 5), tls);
         }
         return;
       case Kind.SOCKS4_REPLY:
       case Kind.SOCKS5_REPLY: {
         // The request went by: the answer's sender is the server.
-        flipIf(true);
+        this.#flipIf(dir, true);
         const v = k === Kind.SOCKS4_REPLY ? 4 : 5;
-        const tls = newTls();
+        const tls = this.#newTls(k, first, at);
         const a = new SocksAnalyzer(c, tls, v);
         a.missedRequest(v === 5 ? first[at + 1] : -1, ts);
         this.#set(a, tls);
@@ -331,13 +320,28 @@ export class ProtocolSniffer implements StreamAnalyzer {
           // Picked up inside a record: find the next record boundary.
           c.layerKnown = false;
           {
-            const tls = newTls();
+            const tls = this.#newTls(k, first, at);
             this.#set(tls, tls);
           }
           return;
         }
     }
     c.fail();
+  }
+
+  /** The sender of direction `dir` is the server (or the client): correct the roles if free. */
+  #flipIf(dir: number, senderIsServer: boolean): void {
+    const c = this.#c;
+    if (!c.rolesKnown && senderIsServer === (dir === 0)) c.flipped = true;
+  }
+
+  /** The TLS leaf (made only for the layers that lead to TLS). */
+  #newTls(k: Kind, first: Uint8Array, at: number): TlsSetupAnalyzer {
+    return new TlsSetupAnalyzer(
+      this.#c,
+      k === Kind.TLS_RECORD || k === Kind.NEED || k === Kind.NONE, // picked up mid-stream
+      k === Kind.TLS_RECORD && first[at] === 20, // at a ChangeCipherSpec: the handshake's end
+    );
   }
 
   /** `a` is the tree's top analyzer, `decider` the leaf that decides. */

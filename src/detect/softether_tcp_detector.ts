@@ -240,6 +240,7 @@ export class SoftEtherTcpDetector implements Detector {
 
   /** Touch the inspections of a batch's flows (see {@linkcode Detector.prefetch}). */
   prefetch(table: FlowTable, slots: Int32Array, n: number): void {
+    if (this.#live === 0) return;
     const conns = this.#conns;
     let acc = 0;
     for (let i = 0; i < n; i++) {

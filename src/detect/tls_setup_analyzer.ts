@@ -38,8 +38,8 @@ const STATEFUL_TICKET_MAX = 120;
 const SUSPECT_WINDOW = 15;
 const SCANNER_RECORDS = 64;
 /**
- * Bytes of a stream picked up mid-way searched for a record boundary before
- * giving up (SoftEther's set-up messages are single records at segment starts).
+ * Bytes of a stream picked up mid-way passed over without a record boundary
+ * at a segment's start before giving up (bulk data inside large records).
  */
 const RESYNC_BYTES = 3000;
 /** Record-boundary resynchronisation attempts per direction of a stream picked up mid-way. */
@@ -208,21 +208,20 @@ export class TlsSetupAnalyzer implements StreamAnalyzer, MessageSink, SetupDecid
     return true;
   }
 
-  /** Find a record boundary in a chunk of a stream picked up mid-way; −1 when none. */
+  /**
+   * A record boundary at the start of a chunk of a stream picked up mid-way
+   * (a sender starts each message with a fresh record, at a segment's
+   * start): the chunk's offset, or −1. The record must end at the chunk's
+   * end or at another record header, or run past the chunk.
+   */
   #resync(dir: number, b: Uint8Array, off: number, len: number): number {
     const end = off + len;
-    for (let i = off; i + 5 <= end; i++) {
-      const n = recordHeaderAt(b, i, end);
-      if (n < 0) continue;
-      // The record must end at the chunk's end or at another record header.
-      const next = i + 5 + n;
-      if (next === end || (next < end && recordHeaderAt(b, next, end) >= 0) || next > end) {
-        if (next > end && i !== off) continue; // only a chunk's first record may run past it
-        this.#synced |= 1 << dir;
-        return i;
-      }
-    }
-    return -1;
+    const n = recordHeaderAt(b, off, end);
+    if (n < 0) return -1;
+    const next = off + 5 + n;
+    if (next < end && recordHeaderAt(b, next, end) < 0) return -1;
+    this.#synced |= 1 << dir;
+    return off;
   }
 
   #leave(ts: number): void {
