@@ -90,8 +90,22 @@ interface SoftEtherTcpDetectorOptions {
 
 /** Detects SoftEther VPN connections over TCP; emits one event per session. */
 export class SoftEtherTcpDetector implements Detector {
-  /** This detector's bits in the flow's mark byte (set by the pipeline). */
-  markShift = 0;
+  #shift = 0;
+  #bits = 3; // this detector's bits of the mark byte
+  #inspecting = INSPECTING; // INSPECTING at those bits
+  #gaveUp = GAVE_UP;
+
+  /** Position of this detector's bits in the flow's mark byte (set by the pipeline). */
+  get markShift(): number {
+    return this.#shift;
+  }
+
+  set markShift(shift: number) {
+    this.#shift = shift;
+    this.#bits = 3 << shift;
+    this.#inspecting = INSPECTING << shift;
+    this.#gaveUp = GAVE_UP << shift;
+  }
   /** Work counters. */
   readonly stats: DetectorStats = {
     inspected: 0,
@@ -133,29 +147,24 @@ export class SoftEtherTcpDetector implements Detector {
     this.#sessions = new SessionTracker(emit);
   }
 
-  #mark(table: FlowTable, slot: number): number {
-    return (table.mark(slot) >>> this.markShift) & 3;
-  }
-
   #setMark(table: FlowTable, slot: number, v: number): void {
-    const sh = this.markShift;
-    table.setMark(slot, (table.mark(slot) & ~(3 << sh)) | (v << sh));
+    table.setMark(slot, (table.mark(slot) & ~this.#bits) | (v << this.#shift));
   }
 
   /** True while flow `slot` is inspected. */
   inspecting(table: FlowTable, slot: number): boolean {
-    return this.#mark(table, slot) === INSPECTING;
+    return (table.mark(slot) & this.#bits) === this.#inspecting;
   }
 
   /** Per-packet hook (hot path: returns at once for dismissed flows). */
   onPacket(table: FlowTable, slot: number, dir: number, p: DecodedPacket): void {
     if (p.ts >= this.#earliest) this.#timers(p.ts);
     if (p.proto !== IpProto.TCP) return;
-    const mark = this.#mark(table, slot);
-    if (mark === GAVE_UP) return;
+    const mark = table.mark(slot) & this.#bits;
+    if (mark === this.#gaveUp) return;
     this.#table = table;
     let an: Inspection;
-    if (mark === INSPECTING) an = this.#conns[slot]!;
+    if (mark === this.#inspecting) an = this.#conns[slot]!;
     else {
       // Inspect from the first payload (a bare SYN or ACK costs nothing);
       // the flow table kept the handshake's sequence numbers for it.
@@ -245,7 +254,7 @@ export class SoftEtherTcpDetector implements Detector {
     let acc = 0;
     for (let i = 0; i < n; i++) {
       const s = slots[i];
-      if (s < 0 || this.#mark(table, s) !== INSPECTING) continue;
+      if (s < 0 || (table.mark(s) & this.#bits) !== this.#inspecting) continue;
       const an = conns[s]; // a hint must never throw: checked, not assumed
       if (an !== undefined) acc += an.touch();
     }
@@ -254,7 +263,7 @@ export class SoftEtherTcpDetector implements Detector {
 
   /** Flow end: decide what is still open, release the inspection. */
   onFlowEnd(table: FlowTable, slot: number, _reason: number): void {
-    if (this.#mark(table, slot) !== INSPECTING) return;
+    if ((table.mark(slot) & this.#bits) !== this.#inspecting) return;
     const an = this.#conns[slot]!;
     try {
       an.close(table.lastSeen(slot));
@@ -269,7 +278,7 @@ export class SoftEtherTcpDetector implements Detector {
       if (i >= 0) this.#session(this.#waiting.splice(i, 1)[0].ev, false);
     }
     // Not dismissed by that last decision (which releases it itself): release once.
-    if (this.#mark(table, slot) === INSPECTING) this.#release(table, slot, an);
+    if ((table.mark(slot) & this.#bits) === this.#inspecting) this.#release(table, slot, an);
     if (an.event !== undefined) {
       this.#sessions.ended(an.event, table.lastSeen(slot));
       this.#sessions.sweep(table.lastSeen(slot));

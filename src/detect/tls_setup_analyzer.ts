@@ -41,7 +41,7 @@ const SCANNER_RECORDS = 64;
  * Bytes of a stream picked up mid-way passed over without a record boundary
  * at a segment's start before giving up (bulk data inside large records).
  */
-const RESYNC_BYTES = 3000;
+const RESYNC_BYTES = 1500;
 /** Record-boundary resynchronisation attempts per direction of a stream picked up mid-way. */
 const RESYNC_TRIES = 8;
 
