@@ -72,7 +72,10 @@ export class Pipeline {
     this.#defragOpts = opts.defrag;
     const after = opts.onFlowEnd;
     this.flows.onEnd((slot, reason) => {
-      for (let i = 0; i < detectors.length; i++) detectors[i].onFlowEnd(this.flows, slot, reason);
+      // A flow no detector marked has nothing to end there (most flows).
+      if (this.flows.mark(slot) !== 0) {
+        for (let i = 0; i < detectors.length; i++) detectors[i].onFlowEnd(this.flows, slot, reason);
+      }
       after?.(this.flows, slot, reason);
       this.#evidence?.forget(this.flows.flowId(slot));
     });

@@ -123,10 +123,11 @@ export class SoftEtherTcpDetector implements Detector {
   readonly #weirds: Weirds;
   #live = 0; // inspections attached to live flows
   #conns: (Inspection | undefined)[] = []; // per flow slot
-  // Inspections in the order they started (flood eviction); entries of
-  // released ones are skipped and compacted away.
-  #queue: Inspection[] = [];
-  #qHead = 0;
+  // Live inspections in the order they started (flood eviction): a list
+  // linked through the inspections themselves, so a released one is
+  // unlinked at once and nothing keeps it alive.
+  #oldest: Inspection | undefined;
+  #newest: Inspection | undefined;
   /** Inspections waiting for their decision timer. */
   readonly #pending: Inspection[] = [];
   /** Alerts of connections picked up mid-stream, waiting for their session to show its layer. */
@@ -184,8 +185,10 @@ export class SoftEtherTcpDetector implements Detector {
       an.slot = slot;
       this.#conns[slot] = an;
       this.#setMark(table, slot, INSPECTING);
-      this.#queue.push(an);
-      this.#compact();
+      an.older = this.#newest;
+      if (this.#newest !== undefined) this.#newest.newer = an;
+      else this.#oldest = an;
+      this.#newest = an;
       this.stats.inspected++;
     }
     try {
@@ -207,16 +210,11 @@ export class SoftEtherTcpDetector implements Detector {
     // anything (a half-open flood connection; a real session has its
     // server's answer one round trip later), then one that shows nothing of
     // the set-up yet, then simply the oldest.
-    const q = this.#queue;
     let silent: Inspection | undefined, bare: Inspection | undefined;
     let oldest: Inspection | undefined;
     let seen = 0;
-    for (let i = this.#qHead; i < q.length && seen < EVICT_SCAN; i++) {
-      const x = q[i];
-      if (x.slot < 0 || x.event !== undefined) {
-        if (i === this.#qHead) this.#qHead++; // released: drop from the front
-        continue;
-      }
+    for (let x = this.#oldest; x !== undefined && seen < EVICT_SCAN; x = x.newer) {
+      if (x.event !== undefined) continue; // reported: stays until its flow ends
       seen++;
       oldest ??= x;
       if (x.stage !== Stage.NONE || x.pending || x.suspect) continue;
@@ -232,19 +230,6 @@ export class SoftEtherTcpDetector implements Detector {
     this.#weirds.add("inspection_evicted");
     this.#unpend(victim);
     this.#release(table, victim.slot, victim);
-  }
-
-  /** Drop released inspections from the queue (amortised: when they outnumber the live ones). */
-  #compact(): void {
-    const q = this.#queue;
-    if (q.length - this.#qHead <= 2 * this.#live + 1024) return;
-    let n = 0;
-    for (let i = this.#qHead; i < q.length; i++) {
-      const x = q[i];
-      if (x.slot >= 0 && x.event === undefined) q[n++] = x;
-    }
-    q.length = n;
-    this.#qHead = 0;
   }
 
   /** Touch the inspections of a batch's flows (see {@linkcode Detector.prefetch}). */
@@ -440,6 +425,12 @@ export class SoftEtherTcpDetector implements Detector {
     this.stats.inspectedBytes += an.inspectedBytes;
     this.#live--;
     an.release();
+    // Out of the age list.
+    if (an.older !== undefined) an.older.newer = an.newer;
+    else if (this.#oldest === an) this.#oldest = an.newer;
+    if (an.newer !== undefined) an.newer.older = an.older;
+    else if (this.#newest === an) this.#newest = an.older;
+    an.older = an.newer = undefined;
     if (an.event === undefined) an.slot = -1;
   }
 
