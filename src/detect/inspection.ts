@@ -95,10 +95,6 @@ export class Inspection implements ConnectionHost {
   sessionScore = 0;
   /** Names of those signals. */
   readonly sessionNames: string[] = [];
-  /** Neighbours in the detector's list of live inspections, by age (flood eviction). */
-  older: Inspection | undefined;
-  /** See {@linkcode older}. */
-  newer: Inspection | undefined;
   /** The analyzer that decides, once the layer is known. */
   decider: SetupDecider | undefined;
 

@@ -85,16 +85,13 @@ function classify(b: Uint8Array, off: number, n: number, midstream: boolean): Ki
     if (b0 === 22 && b[off + 5] === 2) return Kind.TLS_SERVER;
     return Kind.TLS_RECORD;
   }
-  for (
-    const [text, kind] of [["CONNECT ", Kind.CONNECT], ["HTTP/1.", Kind.HTTP_RESPONSE], [
-      "SSH-",
-      Kind.SSH,
-    ]] as const
-  ) {
-    const m = startsWith(b, off, n, text);
-    if (m === 1) return kind;
-    if (m === -1) return Kind.NEED;
-  }
+  // Text starts (a prefix so far: wait for more bytes).
+  let m = startsWith(b, off, n, "CONNECT ");
+  if (m !== 0) return m === 1 ? Kind.CONNECT : Kind.NEED;
+  m = startsWith(b, off, n, "HTTP/1.");
+  if (m !== 0) return m === 1 ? Kind.HTTP_RESPONSE : Kind.NEED;
+  m = startsWith(b, off, n, "SSH-");
+  if (m !== 0) return m === 1 ? Kind.SSH : Kind.NEED;
   if (b0 === 5) {
     // SOCKS5 greeting: version, method count, methods.
     if (b1 < 1 || b1 > 16) return Kind.NONE;

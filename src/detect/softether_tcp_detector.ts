@@ -123,11 +123,14 @@ export class SoftEtherTcpDetector implements Detector {
   readonly #weirds: Weirds;
   #live = 0; // inspections attached to live flows
   #conns: (Inspection | undefined)[] = []; // per flow slot
-  // Live inspections in the order they started (flood eviction): a list
-  // linked through the inspections themselves, so a released one is
-  // unlinked at once and nothing keeps it alive.
-  #oldest: Inspection | undefined;
-  #newest: Inspection | undefined;
+  // Inspections in the order they started (flood eviction), as (slot, flow
+  // number) pairs in typed arrays: no object is kept alive by it and a
+  // release writes nothing; entries whose flow no longer has that
+  // inspection are skipped, and compacted away when the arrays fill up.
+  #qSlot = new Int32Array(1024);
+  #qId = new Float64Array(1024);
+  #qHead = 0;
+  #qTail = 0;
   /** Inspections waiting for their decision timer. */
   readonly #pending: Inspection[] = [];
   /** Alerts of connections picked up mid-stream, waiting for their session to show its layer. */
@@ -185,10 +188,9 @@ export class SoftEtherTcpDetector implements Detector {
       an.slot = slot;
       this.#conns[slot] = an;
       this.#setMark(table, slot, INSPECTING);
-      an.older = this.#newest;
-      if (this.#newest !== undefined) this.#newest.newer = an;
-      else this.#oldest = an;
-      this.#newest = an;
+      if (this.#qTail === this.#qSlot.length) this.#compact();
+      this.#qSlot[this.#qTail] = slot;
+      this.#qId[this.#qTail++] = an.flowId;
       this.stats.inspected++;
     }
     try {
@@ -213,8 +215,12 @@ export class SoftEtherTcpDetector implements Detector {
     let silent: Inspection | undefined, bare: Inspection | undefined;
     let oldest: Inspection | undefined;
     let seen = 0;
-    for (let x = this.#oldest; x !== undefined && seen < EVICT_SCAN; x = x.newer) {
-      if (x.event !== undefined) continue; // reported: stays until its flow ends
+    for (let i = this.#qHead; i < this.#qTail && seen < EVICT_SCAN; i++) {
+      const x = this.#queued(i);
+      if (x === undefined) {
+        if (i === this.#qHead) this.#qHead++; // gone: drop from the front
+        continue;
+      }
       seen++;
       oldest ??= x;
       if (x.stage !== Stage.NONE || x.pending || x.suspect) continue;
@@ -230,6 +236,31 @@ export class SoftEtherTcpDetector implements Detector {
     this.#weirds.add("inspection_evicted");
     this.#unpend(victim);
     this.#release(table, victim.slot, victim);
+  }
+
+  /** The undecided inspection of queue entry `i`, if it is still there. */
+  #queued(i: number): Inspection | undefined {
+    const x = this.#conns[this.#qSlot[i]];
+    return x !== undefined && x.flowId === this.#qId[i] && x.event === undefined ? x : undefined;
+  }
+
+  /** Drop the entries of inspections gone; grow when most are still there. */
+  #compact(): void {
+    let n = 0;
+    for (let i = this.#qHead; i < this.#qTail; i++) {
+      if (this.#queued(i) === undefined) continue;
+      this.#qSlot[n] = this.#qSlot[i];
+      this.#qId[n++] = this.#qId[i];
+    }
+    this.#qHead = 0;
+    this.#qTail = n;
+    if (n > this.#qSlot.length / 2) {
+      const slots = new Int32Array(this.#qSlot.length * 2), ids = new Float64Array(slots.length);
+      slots.set(this.#qSlot.subarray(0, n));
+      ids.set(this.#qId.subarray(0, n));
+      this.#qSlot = slots;
+      this.#qId = ids;
+    }
   }
 
   /** Touch the inspections of a batch's flows (see {@linkcode Detector.prefetch}). */
@@ -425,12 +456,6 @@ export class SoftEtherTcpDetector implements Detector {
     this.stats.inspectedBytes += an.inspectedBytes;
     this.#live--;
     an.release();
-    // Out of the age list.
-    if (an.older !== undefined) an.older.newer = an.newer;
-    else if (this.#oldest === an) this.#oldest = an.newer;
-    if (an.newer !== undefined) an.newer.older = an.older;
-    else if (this.#newest === an) this.#newest = an.older;
-    an.older = an.newer = undefined;
     if (an.event === undefined) an.slot = -1;
   }
 
