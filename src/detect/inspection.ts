@@ -26,6 +26,8 @@ export interface SetupDecider {
   close(ts: number): void;
   /** Evidence from another connection of the session arrived. */
   reconsider(now: number): void;
+  /** One field of each object a packet reaches (prefetch); returned to keep the reads. */
+  touch(): number;
 }
 
 /** Decision state of one inspected connection (written by its deciding analyzer). */
@@ -167,10 +169,12 @@ export class Inspection implements ConnectionHost {
 
   /** Read one word of each object a packet will touch (prefetch); returns it to keep the reads. */
   touch(): number {
-    // The inspection and its stream engine: what every packet reads first
-    // (the analyzers behind them are reached only by packets with payload).
+    // The inspection, its stream engine and the deciding leaf (with its
+    // scanners): the objects a packet with payload reaches that are not
+    // small neighbours of these.
     let x = this.verdict + this.inspectedBytes;
     if (this.#stream !== undefined) x += this.#stream.touch();
+    if (this.decider !== undefined) x += this.decider.touch();
     return x;
   }
 

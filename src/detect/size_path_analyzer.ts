@@ -33,6 +33,11 @@ export class SizePathAnalyzer implements StreamAnalyzer, SetupDecider {
     return this.#bursts.setupTs > 0 ? 5 : 0;
   }
 
+  /** One field (prefetch). */
+  touch(): number {
+    return this.#bursts.deadline;
+  }
+
   /** In-order bytes: counted into the current burst. */
   data(dir: number, _buf: Uint8Array, _off: number, len: number, ts: number): void {
     if (!this.#c.decided) this.#bursts.bytes(dir, len, ts);

@@ -102,6 +102,12 @@ export class TlsSetupAnalyzer implements StreamAnalyzer, MessageSink, SetupDecid
     return this.#m.stage;
   }
 
+  /** One field of each object a packet reaches (prefetch). */
+  touch(): number {
+    return this.#afterSetup + (this.#scan0?.count ?? 0) + (this.#scan1?.count ?? 0) +
+      this.#msgs.ticketRecords;
+  }
+
   #delay(): number {
     return Math.max(DECISION_DELAY, 1.5 * this.#c.rtt);
   }
