@@ -14,19 +14,17 @@ import {
 } from "../proto/http_connect.ts";
 import { WEIGHTS } from "./confidence.ts";
 import type { ConnectionHost, StreamAnalyzer } from "./stream_analyzer.ts";
+import { TunnelLayer } from "./tunnel_layer.ts";
 
 const HEAD_MAX = 8192;
 
 /** CONNECT request/response, then the tunnel's bytes to `inner`. */
-export class HttpConnectAnalyzer implements StreamAnalyzer {
+export class HttpConnectAnalyzer extends TunnelLayer {
   /** Layer name. */
   readonly layer = "http_connect";
-  readonly #host: ConnectionHost;
-  readonly #inner: StreamAnalyzer;
   readonly #head = [new Uint8Array(0), new Uint8Array(0)];
   #headLen0 = 0;
   #headLen1 = 0;
-  #open = 0; // bit per direction: head done, bytes go to the inner analyzer
   #requested = false;
 
   /**
@@ -34,40 +32,27 @@ export class HttpConnectAnalyzer implements StreamAnalyzer {
    * request (the proxy's answer is the first thing seen).
    */
   constructor(host: ConnectionHost, inner: StreamAnalyzer, midResponse = false) {
-    this.#host = host;
-    this.#inner = inner;
+    super(host, inner);
     host.setVariant("HTTP Proxy");
     if (midResponse) {
-      this.#open = 1;
+      this.open = 1;
       this.#requested = true;
     }
   }
 
   /** Stream bytes of direction `dir`. */
   data(dir: number, buf: Uint8Array, off: number, len: number, ts: number): void {
-    if (this.#open & (1 << dir)) {
-      this.#inner.data(dir, buf, off, len, ts);
+    if (this.open & (1 << dir)) {
+      this.inner.data(dir, buf, off, len, ts);
       return;
     }
     if (dir === 1 && !this.#requested) {
-      this.#host.fail(); // the proxy answered before any request
+      this.host.fail(); // the proxy answered before any request
       return;
     }
     const used = this.#feedHead(dir, buf, off, len);
-    if (used < 0 || (this.#open & (1 << dir)) === 0) return;
-    if (len > used) this.#inner.data(dir, buf, off + used, len - used, ts);
-  }
-
-  /** Cut bytes go to the inner analyzer once the head is done. */
-  cut(dir: number, len: number, ts: number): void {
-    if (this.#open & (1 << dir)) this.#inner.cut(dir, len, ts);
-    else this.#host.fail();
-  }
-
-  /** A gap inside a head ends the inspection; in the tunnel it is the inner analyzer's. */
-  gap(dir: number, len: number, ts: number): void {
-    if (this.#open & (1 << dir)) this.#inner.gap(dir, len, ts);
-    else this.#host.fail();
+    if (used < 0 || (this.open & (1 << dir)) === 0) return;
+    if (len > used) this.inner.data(dir, buf, off + used, len - used, ts);
   }
 
   /** Accumulate a head; returns the bytes of this chunk it used, −1 on failure. */
@@ -84,27 +69,27 @@ export class HttpConnectAnalyzer implements StreamAnalyzer {
       const req = parseConnectRequest(h, 0, n);
       if (req.status === "need") return n < HEAD_MAX ? take : this.#fail();
       if (req.status !== "ok" || req.method !== "CONNECT") return this.#fail();
-      this.#host.setTarget({ host: req.host, port: req.port });
+      this.host.setTarget({ host: req.host, port: req.port });
       const sc = softEtherConnectScore(req);
       if (sc.score > 0) {
-        this.#host.support(
+        this.host.support(
           `softether_connect_headers(${sc.markers.join("+")})`,
           WEIGHTS.connectHeaders * sc.score,
         );
       }
       this.#requested = true;
-      this.#open |= 1;
+      this.open |= 1;
       return req.consumed - before;
     }
     const res = parseConnectResponse(h, 0, n);
     if (res.status === "need") return n < HEAD_MAX ? take : this.#fail();
     if (res.status !== "ok" || !res.success) return this.#fail();
-    this.#open |= 2;
+    this.open |= 2;
     return res.consumed - before;
   }
 
   #fail(): number {
-    this.#host.fail();
+    this.host.fail();
     return -1;
   }
 }

@@ -10,26 +10,23 @@
 import { SocksHandshake } from "../proto/socks.ts";
 import { WEIGHTS } from "./confidence.ts";
 import type { ConnectionHost, StreamAnalyzer } from "./stream_analyzer.ts";
+import { TunnelLayer } from "./tunnel_layer.ts";
 
 const HEAD_MAX = 8192;
 
 /** SOCKS handshake, then the tunnel's bytes to `inner`. */
-export class SocksAnalyzer implements StreamAnalyzer {
+export class SocksAnalyzer extends TunnelLayer {
   /** Layer name. */
   readonly layer = "socks";
-  readonly #host: ConnectionHost;
-  readonly #inner: StreamAnalyzer;
   readonly #s = new SocksHandshake();
   readonly #head = [new Uint8Array(HEAD_MAX), new Uint8Array(HEAD_MAX)];
   readonly #len = [0, 0];
   readonly #used = [0, 0];
-  #open = 0; // bit per direction
   #noted = false;
 
   /** Creates the layer; `version` from the client's first byte (4 or 5). */
   constructor(host: ConnectionHost, inner: StreamAnalyzer, version: number) {
-    this.#host = host;
-    this.#inner = inner;
+    super(host, inner);
     host.setVariant(version === 4 ? "SOCKS4 Proxy" : "SOCKS5 Proxy");
   }
 
@@ -47,8 +44,8 @@ export class SocksAnalyzer implements StreamAnalyzer {
 
   /** Stream bytes of direction `dir`. */
   data(dir: number, b: Uint8Array, off: number, len: number, ts: number): void {
-    if (this.#open & (1 << dir)) {
-      this.#inner.data(dir, b, off, len, ts);
+    if (this.open & (1 << dir)) {
+      this.inner.data(dir, b, off, len, ts);
       return;
     }
     const s = this.#s;
@@ -60,13 +57,13 @@ export class SocksAnalyzer implements StreamAnalyzer {
       progress = false;
       for (let k = 0; k < 2; k++) {
         const d = k === 0 ? dir : 1 - dir;
-        if (this.#open & (1 << d)) continue;
+        if (this.open & (1 << d)) continue;
         const pos = this.#used[d];
         const r = d === 0
           ? s.feedClient(this.#head[d], pos, this.#len[d] - pos)
           : s.feedServer(this.#head[d], pos, this.#len[d] - pos);
         if (r === "fail" || s.success === false) {
-          this.#host.fail();
+          this.host.fail();
           return;
         }
         if (s.consumed > 0) {
@@ -75,39 +72,27 @@ export class SocksAnalyzer implements StreamAnalyzer {
         }
         const innerAt = d === 0 ? s.clientInnerOffset : s.serverInnerOffset;
         if (innerAt >= 0) {
-          this.#open |= 1 << d;
+          this.open |= 1 << d;
           progress = true;
           this.#opened();
           const h = this.#head[d];
-          if (this.#len[d] > innerAt) this.#inner.data(d, h, innerAt, this.#len[d] - innerAt, ts);
-          if (d === dir && take < len) this.#inner.data(d, b, off + take, len - take, ts);
+          if (this.#len[d] > innerAt) this.inner.data(d, h, innerAt, this.#len[d] - innerAt, ts);
+          if (d === dir && take < len) this.inner.data(d, b, off + take, len - take, ts);
         }
       }
     }
-    if (!(this.#open & (1 << dir)) && this.#len[dir] >= HEAD_MAX) this.#host.fail();
-  }
-
-  /** Cut bytes go to the inner analyzer once the handshake is done. */
-  cut(dir: number, len: number, ts: number): void {
-    if (this.#open & (1 << dir)) this.#inner.cut(dir, len, ts);
-    else this.#host.fail();
-  }
-
-  /** A gap inside the handshake ends the inspection. */
-  gap(dir: number, len: number, ts: number): void {
-    if (this.#open & (1 << dir)) this.#inner.gap(dir, len, ts);
-    else this.#host.fail();
+    if (!(this.open & (1 << dir)) && this.#len[dir] >= HEAD_MAX) this.host.fail();
   }
 
   #opened(): void {
     const s = this.#s;
-    this.#host.setVariant(s.version === 4 ? "SOCKS4 Proxy" : "SOCKS5 Proxy");
-    if (s.target !== null) this.#host.setTarget(s.target);
+    this.host.setVariant(s.version === 4 ? "SOCKS4 Proxy" : "SOCKS5 Proxy");
+    if (s.target !== null) this.host.setTarget(s.target);
     if (this.#noted) return;
     this.#noted = true;
     const m = s.greetingMethods;
     if (s.version === 5 && m.length === 2 && m[0] === 0 && m[1] === 2) {
-      this.#host.support("socks5_methods(00,02)", WEIGHTS.socks5Methods);
+      this.host.support("socks5_methods(00,02)", WEIGHTS.socks5Methods);
     }
   }
 }

@@ -38,7 +38,7 @@ export interface EncodeOptions {
 }
 
 /** Ones' complement sum of `b[start..end)` added to `acc` (not folded). */
-function sum16(b: Uint8Array, start: number, end: number, acc: number): number {
+export function sum16(b: Uint8Array, start: number, end: number, acc: number): number {
   let i = start;
   for (; i + 1 < end; i += 2) acc += (b[i] << 8) | b[i + 1];
   if (i < end) acc += b[i] << 8;
@@ -46,7 +46,7 @@ function sum16(b: Uint8Array, start: number, end: number, acc: number): number {
 }
 
 /** Folds a 32-bit-or-more sum and complements it: the Internet checksum. */
-function fold(acc: number): number {
+export function fold(acc: number): number {
   while (acc > 0xffff) acc = (acc & 0xffff) + Math.floor(acc / 65536);
   return ~acc & 0xffff;
 }

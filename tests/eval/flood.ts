@@ -30,6 +30,7 @@ import { parseArgs } from "node:util";
 import { openCaptureFiles } from "../../src/capture/file_source.ts";
 import { PcapWriter } from "../../src/capture/pcap_writer.ts";
 import { LinkType, RawPacket } from "../../src/capture/raw_packet.ts";
+import { fold, sum16 } from "./capture_encoder.ts";
 import { parseOptions } from "../../src/cli/args.ts";
 import { Weirds } from "../../src/decode/weirds.ts";
 import type { DetectionEvent } from "../../src/detect/event.ts";
@@ -100,18 +101,6 @@ function xorshift(x: number): number {
   return x >>> 0;
 }
 
-/** Ones' complement sum of the 16-bit words of `b[start..end)` added to `acc`. */
-function sum16(b: Uint8Array, start: number, end: number, acc: number): number {
-  let i = start;
-  for (; i + 1 < end; i += 2) acc += (b[i] << 8) | b[i + 1];
-  if (i < end) acc += b[i] << 8;
-  return acc;
-}
-
-function fold(acc: number): number {
-  while (acc > 0xffff) acc = (acc & 0xffff) + Math.floor(acc / 65536);
-  return ~acc & 0xffff;
-}
 
 /**
  * Builds the flood's two frames (Ethernet, IPv4, TCP) in place, one
