@@ -101,7 +101,6 @@ function xorshift(x: number): number {
   return x >>> 0;
 }
 
-
 /**
  * Builds the flood's two frames (Ethernet, IPv4, TCP) in place, one
  * connection after the other: only addresses, ports, sequence numbers, the
