@@ -31,6 +31,7 @@ import {
   statCaptureFile,
 } from "./byte_input.ts";
 import { type CaptureFormat, type FormatReader, sniffFormat } from "./file_format.ts";
+import { CaptureFileError } from "./errors.ts";
 import { PCAP_FILE_HEADER_LEN, PcapReader } from "./pcap_reader.ts";
 import { PcapngReader } from "./pcapng_reader.ts";
 import type { PacketSource, RawPacket } from "./raw_packet.ts";
@@ -39,6 +40,13 @@ import type { PacketSource, RawPacket } from "./raw_packet.ts";
 interface OpenCaptureOptions {
   /** Bytes per read of a plain file (default 4 MiB); gzip input is decompressed in buffers of this size. */
   bufferSize?: number;
+  /**
+   * Called with each file that cannot be opened (missing, unreadable, not a
+   * capture file) instead of throwing; that file is left out and the others
+   * are read. With it, no file is opened before the first `refill`, so a
+   * damaged first file is reported by `refill` like any other.
+   */
+  onUnreadable?: (e: CaptureFileError) => void;
 }
 
 /** A snapshot of a {@linkcode FileSource}'s counters. */
@@ -257,35 +265,51 @@ async function readFileHeader(inp: ByteInput): Promise<FormatReader> {
 }
 
 /**
+ * Checks that `path` exists, is readable and (a regular file) starts with a
+ * pcap, pcapng or gzip magic number; returns its size (0 for a pipe).
+ */
+function checkCaptureFile(path: string): number {
+  const size = statCaptureFile(path);
+  if (size < 0) return 0; // a pipe: checked when its turn comes
+  if (size === 0) throw cannotOpen(path, "not a pcap or pcapng file");
+  const head = peekFile(path, 4);
+  if (isGzip(head)) return size;
+  const magic = head.length < 4
+    ? -1
+    : ((head[0] << 24) | (head[1] << 16) | (head[2] << 8) | head[3]) >>> 0;
+  if (magic < 0 || sniffFormat(magic) === null) {
+    throw cannotOpen(path, "not a pcap or pcapng file");
+  }
+  return size;
+}
+
+/**
  * Opens capture files to be read in order as one packet stream.
  *
  * Every file is checked up front (exists, readable, and for regular files a
  * pcap, pcapng or gzip magic number), so a mistyped last argument fails
  * before hours of reading; the first file's header is then read. Throws a
  * one-line `CaptureFileError`, e.g.
- * `Cannot open capture file "x.pcap": not a pcap or pcapng file`.
+ * `Cannot open capture file "x.pcap": not a pcap or pcapng file` — or, with
+ * `onUnreadable`, reports such a file there and leaves it out.
  */
 export async function openCaptureFiles(
   paths: readonly string[],
   opts: OpenCaptureOptions = {},
 ): Promise<FileSource> {
   let total = 0;
+  const readable: string[] = [];
   for (const path of paths) {
-    const size = statCaptureFile(path);
-    if (size < 0) continue; // a pipe: checked when its turn comes
-    if (size === 0) throw cannotOpen(path, "not a pcap or pcapng file");
-    total += size;
-    const head = peekFile(path, 4);
-    if (isGzip(head)) continue;
-    const magic = head.length < 4
-      ? -1
-      : ((head[0] << 24) | (head[1] << 16) | (head[2] << 8) | head[3]) >>> 0;
-    if (magic < 0 || sniffFormat(magic) === null) {
-      throw cannotOpen(path, "not a pcap or pcapng file");
+    try {
+      total += checkCaptureFile(path);
+      readable.push(path);
+    } catch (e) {
+      if (opts.onUnreadable === undefined || !(e instanceof CaptureFileError)) throw e;
+      opts.onUnreadable(e);
     }
   }
-  const src = new FileSource([...paths], total, opts);
-  if (paths.length > 0) {
+  const src = new FileSource(readable, total, opts);
+  if (readable.length > 0 && opts.onUnreadable === undefined) {
     try {
       await src.refill();
     } catch (e) {

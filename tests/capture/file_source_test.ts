@@ -232,3 +232,22 @@ Deno.test("file source: skipFile continues after damage; a bad later file is ski
   deepStrictEqual([src.packets, src.filesDone], [7, 2]);
   src.close();
 });
+
+Deno.test("file source: onUnreadable reports files that cannot be opened and reads the others", async () => {
+  const a = tempFile(pcapBytes(0, 3));
+  const text = tempFile(new TextEncoder().encode("not a capture\n"), ".pcap");
+  const b = tempFile(pcapBytes(3, 3));
+  const missing = `${tempDir()}/missing.pcap`;
+  const reported: string[] = [];
+  const src = await openCaptureFiles([missing, a, text, b], {
+    onUnreadable: (e) => reported.push(`${e.path === missing ? "M" : "T"} ${e.offset}`),
+  });
+  deepStrictEqual(reported, ["M -1", "T -1"]);
+  deepStrictEqual(src.paths, [a, b]);
+  strictEqual(src.currentFile, ""); // nothing opened before the first refill
+  const pkt = new RawPacket();
+  const got: number[] = [];
+  do while (src.next(pkt)) got.push(pkt.tsSec - T0); while (await src.refill());
+  deepStrictEqual(got, [0, 1, 2, 3, 4, 5]);
+  src.close();
+});
