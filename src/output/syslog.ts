@@ -1,8 +1,10 @@
 /**
  * Syslog alert sink: RFC 5424 messages over UDP, TCP (RFC 6587 octet
- * counting) or a local Unix socket such as /dev/log. Sending is
- * fire-and-forget: a failure never stops the sensor; it is counted in
- * `errors`, kept in `lastError` and reported once per outage to `onError`.
+ * counting) or a local Unix socket such as /dev/log. Sending never blocks
+ * and never throws: a TCP target that is down is retried with back-off while
+ * messages wait in a bounded queue; a message that could not be delivered is
+ * counted in `errors`, the failure kept in `lastError` and reported once per
+ * outage to `onError`.
  *
  * @module
  */
@@ -18,7 +20,7 @@ import {
   type SyslogHeader,
 } from "./syslog_message.ts";
 import { formatSyslogTarget, parseSyslogTarget, type SyslogTarget } from "./syslog_target.ts";
-import { openTransport, type SyslogTransport } from "./syslog_transport.ts";
+import { openTransport, type SyslogTransport, type TransportStatus } from "./syslog_transport.ts";
 import type { UnixSocketCalls } from "./unix_datagram.ts";
 import type { UtcOffset } from "./timestamp.ts";
 
@@ -44,11 +46,16 @@ interface SyslogOptions {
   tz?: UtcOffset;
   /** Called with the first error after a success (once per outage, not per message). */
   onError?: (err: SinkError) => void;
-  /** Seconds between reconnection attempts; messages meanwhile are counted as errors. Default 1. */
+  /**
+   * Seconds before the first reconnection attempt, doubled after each failed
+   * one up to `maxRetrySeconds` (stream targets queue messages meanwhile). Default 1.
+   */
   retrySeconds?: number;
+  /** Longest wait between reconnection attempts. Default 60. */
+  maxRetrySeconds?: number;
   /** Seconds allowed for a TCP connection. Default 5. */
   connectTimeoutSeconds?: number;
-  /** Unsent bytes allowed on a stream connection before messages are dropped. Default 1 MiB. */
+  /** Bytes of messages a stream target may queue unsent before new ones are dropped. Default 1 MiB. */
   maxBufferedBytes?: number;
   /**
    * libc's Unix datagram calls (src/cli passes `unixDatagramLibc()` of
@@ -120,6 +127,7 @@ export class SyslogSink implements AlertSink {
       },
     }, {
       retrySeconds: options.retrySeconds ?? 1,
+      maxRetrySeconds: options.maxRetrySeconds ?? 60,
       connectTimeoutSeconds: options.connectTimeoutSeconds ?? 5,
       maxBufferedBytes: options.maxBufferedBytes ?? 1 << 20,
       unixDatagram: options.unixDatagram ?? null,
@@ -134,6 +142,11 @@ export class SyslogSink implements AlertSink {
   /** Messages handed to the operating system so far. */
   get sent(): number {
     return this.#sent;
+  }
+
+  /** Connection state and queue of the transport (for the status line). */
+  status(): TransportStatus {
+    return this.#transport.status();
   }
 
   /** The most recent failure, if any. */

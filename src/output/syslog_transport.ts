@@ -23,11 +23,13 @@ interface TransportReport {
 
 /** Tuning of the transports. */
 interface TransportOptions {
-  /** Seconds to wait after a failed connection before trying again (messages meanwhile are lost). */
+  /** Seconds to wait after a failed connection before the first retry (then doubled). */
   retrySeconds: number;
+  /** Longest wait between two connection attempts, in seconds. */
+  maxRetrySeconds: number;
   /** Seconds allowed for a TCP connection to be established. */
   connectTimeoutSeconds: number;
-  /** Bytes allowed to wait in a stream socket's buffer before messages are dropped. */
+  /** Bytes of messages a stream transport may hold unsent before new ones are dropped. */
   maxBufferedBytes: number;
   /** libc's Unix datagram calls; null: a Unix socket is always used as a stream socket. */
   unixDatagram: UnixSocketCalls | null;
@@ -41,6 +43,20 @@ export interface SyslogTransport {
   drain(): Promise<void>;
   /** Stops accepting messages; pending ones are still sent. Safe to call twice. */
   close(): void;
+  /** Connection state and queue, for the status line. */
+  status(): TransportStatus;
+}
+
+/** State of a transport: "up" (connected or last send worked), "connecting", "down" (waiting to retry), "idle" (not connected, nothing to send), "failing" (datagram sends fail). */
+export interface TransportStatus {
+  /** The connection state. */
+  state: "up" | "connecting" | "down" | "idle" | "failing";
+  /** Messages waiting to be sent. */
+  queued: number;
+  /** When down: seconds until the next connection attempt. */
+  retryInSeconds: number;
+  /** The failure that caused the state, when not up. */
+  lastError: SinkError | undefined;
 }
 
 const encoder = new TextEncoder();
@@ -98,6 +114,7 @@ class UdpTransport implements SyslogTransport {
   #inFlight = false;
   #closing = false;
   #closed = false;
+  #lastError: SinkError | undefined;
   #waiters = new Waiters();
 
   /** Creates the (unbound) UDP socket. */
@@ -135,8 +152,11 @@ class UdpTransport implements SyslogTransport {
     this.#inFlight = true;
     const done = (err: unknown) => {
       this.#inFlight = false;
-      if (err) this.#report.fail(this.#error(err), 1);
-      else this.#report.ok();
+      if (err) this.#report.fail(this.#lastError = this.#error(err), 1);
+      else {
+        this.#lastError = undefined;
+        this.#report.ok();
+      }
       this.#pump();
     };
     try {
@@ -172,9 +192,34 @@ class UdpTransport implements SyslogTransport {
     this.#closing = true;
     this.#settle();
   }
+
+  /** "failing" while the last datagram could not be sent (a target that is down is not seen over UDP). */
+  status(): TransportStatus {
+    const failing = this.#lastError !== undefined;
+    return {
+      state: failing ? "failing" : "up",
+      queued: this.#queue.length,
+      retryInSeconds: 0,
+      lastError: this.#lastError,
+    };
+  }
 }
 
-/** Syslog over a stream socket (TCP with octet counting, or a Unix stream socket), reconnecting after failures. */
+/** Most messages a stream transport holds while its server is unreachable. */
+const MAX_STREAM_QUEUE = 10_000;
+
+/**
+ * Syslog over a stream socket (TCP with octet counting, or a Unix stream
+ * socket). Messages wait in a bounded queue (at most {@linkcode MAX_STREAM_QUEUE}
+ * messages and `maxBufferedBytes` bytes; a message beyond either bound is
+ * counted lost) until the kernel took them. While the server is unreachable
+ * the connection is retried with exponential back-off: `retrySeconds`,
+ * doubled after each failed attempt up to `maxRetrySeconds`. A message is
+ * removed from the queue only once written; one written to a connection that
+ * broke before the write completed is sent again on the next one. After
+ * `close`, one more attempt is made at once; if it fails too, what is still
+ * queued is counted lost.
+ */
 class StreamTransport implements SyslogTransport {
   #connect: net.NetConnectOpts;
   #frame: (m: Uint8Array) => Uint8Array;
@@ -182,10 +227,16 @@ class StreamTransport implements SyslogTransport {
   #report: TransportReport;
   #options: TransportOptions;
   #socket: net.Socket | null = null;
+  #connected = false;
+  #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
+  #written = 0; // the first #written messages of #queue are written to #socket
+  #failures = 0; // consecutive failed connection attempts
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #retryAt = 0;
   #lastError: SinkError | null = null;
-  #lastFailure = -Infinity;
-  #pending = 0;
   #closing = false;
+  #lastChance = false;
   #waiters = new Waiters();
 
   /**
@@ -213,70 +264,149 @@ class StreamTransport implements SyslogTransport {
     return new SinkError(`Cannot send to syslog ${this.#label}: ${errorReason(err)}`);
   }
 
-  #open(): net.Socket {
+  #open(): void {
     const s = net.createConnection(this.#connect);
+    this.#socket = s;
     s.setTimeout(this.#options.connectTimeoutSeconds * 1000);
-    s.once("connect", () => s.setTimeout(0));
+    s.once("connect", () => {
+      s.setTimeout(0);
+      this.#connected = true;
+      this.#failures = 0;
+      this.#pump();
+    });
     s.on("timeout", () => s.destroy(new Error("connection timed out")));
     s.on("error", (err) => {
       this.#lastError = this.#error(err);
-      this.#lastFailure = Date.now();
       this.#report.fail(this.#lastError, 0);
     });
-    s.on("close", () => {
-      if (this.#socket === s) this.#socket = null;
-      this.#settle();
-    });
+    s.on("close", () => this.#closed(s));
     s.on("data", () => {}); // a syslog server says nothing; ignore whatever it sends
-    return s;
   }
 
-  /** Writes one framed message, connecting first if needed. */
+  /** Queues one framed message, connecting first if needed. */
   send(message: Uint8Array): void {
     if (this.#closing) {
       this.#report.fail(new SinkError(`Cannot send to syslog ${this.#label}: closed`), 1);
       return;
     }
-    if (this.#socket === null) {
-      if (Date.now() - this.#lastFailure < this.#options.retrySeconds * 1000) {
-        this.#report.fail(this.#lastError ?? this.#error("not connected"), 1);
-        return;
-      }
-      this.#socket = this.#open();
-    }
-    const s = this.#socket;
-    if (s.writableLength > this.#options.maxBufferedBytes) {
-      this.#report.fail(this.#error("too much unsent data, server too slow"), 1);
+    const framed = this.#frame(message);
+    if (
+      this.#queue.length >= MAX_STREAM_QUEUE ||
+      this.#queuedBytes + framed.length > this.#options.maxBufferedBytes
+    ) {
+      const why = this.#connected ? "server too slow" : "server unreachable";
+      this.#report.fail(this.#error(`queue full (${why}), message dropped`), 1);
       return;
     }
-    this.#pending++;
-    s.write(this.#frame(message), (err) => {
-      this.#pending--;
-      if (err) this.#report.fail(this.#lastError ?? this.#error(err), 1);
-      else this.#report.ok();
-      this.#settle();
-    });
+    this.#queue.push(framed);
+    this.#queuedBytes += framed.length;
+    if (this.#connected) this.#pump();
+    else if (this.#socket === null && this.#timer === undefined) this.#open();
+  }
+
+  /** Writes the queued messages not yet written to the connection. */
+  #pump(): void {
+    const s = this.#socket;
+    if (s === null || !this.#connected) return;
+    while (this.#written < this.#queue.length) {
+      s.write(this.#queue[this.#written++], (err) => {
+        if (err || this.#socket !== s || this.#written === 0) return; // resent on the next connection
+        const m = this.#queue.shift()!;
+        this.#written--;
+        this.#queuedBytes -= m.length;
+        this.#report.ok();
+        this.#settle();
+      });
+    }
+    if (this.#closing) s.end(() => s.destroy()); // do not wait for the server to close its side
+  }
+
+  /** The connection `s` closed: plan the next attempt, or give up after close. */
+  #closed(s: net.Socket): void {
+    if (this.#socket !== s) return;
+    this.#socket = null;
+    if (!this.#connected) this.#failures++;
+    this.#connected = false;
+    this.#written = 0;
+    if (this.#queue.length > 0) {
+      if (!this.#closing) this.#retryLater();
+      else if (!this.#lastChance) this.#retryNow();
+      else this.#dropAll();
+    }
+    this.#settle();
+  }
+
+  #retryLater(): void {
+    const o = this.#options;
+    const delay = Math.min(
+      o.retrySeconds * 2 ** Math.max(0, this.#failures - 1),
+      o.maxRetrySeconds,
+    );
+    this.#retryAt = Date.now() + delay * 1000;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#open();
+    }, delay * 1000);
+  }
+
+  #retryNow(): void {
+    this.#lastChance = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#open();
+  }
+
+  #dropAll(): void {
+    const lost = this.#queue.length;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    this.#written = 0;
+    this.#report.fail(this.#lastError ?? this.#error("not connected"), lost);
   }
 
   #idle(): boolean {
-    return this.#pending === 0 && (!this.#closing || this.#socket === null);
+    return this.#queue.length === 0 && (!this.#closing || this.#socket === null);
   }
 
   #settle(): void {
     this.#waiters.check(this.#idle());
   }
 
-  /** Resolves once pending writes are flushed to the kernel (and, after close, the socket closed). */
+  /** Connection state, queue and next attempt. */
+  status(): TransportStatus {
+    const state = this.#connected
+      ? "up"
+      : this.#socket !== null
+      ? "connecting"
+      : this.#timer !== undefined
+      ? "down"
+      : "idle";
+    return {
+      state,
+      queued: this.#queue.length,
+      retryInSeconds: state === "down" ? Math.max(0, (this.#retryAt - Date.now()) / 1000) : 0,
+      lastError: state === "up" ? undefined : this.#lastError ?? undefined,
+    };
+  }
+
+  /**
+   * Resolves once every message was written or counted lost (after close:
+   * and the connection closed). Before close, waits for a server that is down.
+   */
   drain(): Promise<void> {
     return this.#waiters.wait(() => this.#idle());
   }
 
-  /** Flushes pending writes, then closes the connection. */
+  /**
+   * Stops accepting messages: writes what is queued, then closes. A target
+   * that is down gets one more attempt at once; if that fails, the queue is lost.
+   */
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
-    const s = this.#socket;
-    s?.end(() => s.destroy()); // do not wait for the server to close its side
+    if (this.#connected) this.#pump();
+    else if (this.#socket === null && this.#queue.length > 0) this.#retryNow();
+    else if (this.#socket !== null) this.#lastChance = true;
     this.#settle();
   }
 }
@@ -368,6 +498,18 @@ class UnixTransport implements SyslogTransport {
   /** Datagrams are sent synchronously; waits only for a stream fallback. */
   drain(): Promise<void> {
     return this.#stream?.drain() ?? Promise.resolve();
+  }
+
+  /** The stream fallback's state, or "failing" while the datagram socket cannot be used. */
+  status(): TransportStatus {
+    if (this.#stream !== null) return this.#stream.status();
+    const failing = this.#dgram === null && this.#lastError !== null;
+    return {
+      state: failing ? "failing" : "up",
+      queued: 0,
+      retryInSeconds: 0,
+      lastError: failing ? this.#lastError ?? undefined : undefined,
+    };
   }
 
   /** Closes the socket. */

@@ -253,7 +253,16 @@ function closedPort(): number {
   return port;
 }
 
-Deno.test("SyslogSink over TCP: refused connection is counted, reported once, not thrown", async () => {
+/** Resolves once `cond()` holds (polling), or fails after `ms`. */
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("timed out waiting");
+    await sleep(5);
+  }
+}
+
+Deno.test("SyslogSink over TCP: a refused target queues, is reported once, loses the queue at close", async () => {
   const port = closedPort();
   const reported: SinkError[] = [];
   const sink = new SyslogSink(`tcp://127.0.0.1:${port}`, {
@@ -264,18 +273,24 @@ Deno.test("SyslogSink over TCP: refused connection is counted, reported once, no
   try {
     sink.write(sampleEvent());
     sink.write(sampleEvent());
-    await sink.drain();
-    assert.equal(sink.errors, 2);
-    sink.write(sampleEvent()); // within the retry delay: dropped at once
-    await sink.drain();
-    assert.equal(sink.errors, 3);
-    assert.equal(sink.sent, 0);
+    await until(() => sink.status().state === "down");
+    assert.equal(sink.errors, 0); // queued, not lost yet
+    assert.equal(sink.status().queued, 2);
+    assert.ok(sink.status().retryInSeconds > 50);
+    sink.write(sampleEvent()); // while waiting to retry: queued too
+    assert.equal(sink.status().queued, 3);
     assert.equal(reported.length, 1);
     assert.ok(reported[0] instanceof SinkError);
     assert.match(
       reported[0].message,
       new RegExp(`^Cannot send to syslog tcp://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`),
     );
+    assert.equal(sink.status().lastError?.message, reported[0].message);
+    sink.close(); // one last attempt at once, refused: the queue is lost
+    await sink.drain();
+    assert.equal(sink.errors, 3);
+    assert.equal(sink.sent, 0);
+    assert.equal(reported.length, 1);
     assert.equal(sink.lastError?.message, reported[0].message);
   } finally {
     sink.close();
@@ -283,18 +298,40 @@ Deno.test("SyslogSink over TCP: refused connection is counted, reported once, no
   }
 });
 
-Deno.test("SyslogSink over TCP: reconnects when the server comes back", async () => {
+Deno.test("SyslogSink over TCP: the queue is bounded; overflow is counted lost", async () => {
+  const port = closedPort();
+  const sink = new SyslogSink(`tcp://127.0.0.1:${port}`, {
+    ...OPTS,
+    retrySeconds: 60,
+    maxBufferedBytes: 1000,
+  });
+  try {
+    for (let i = 0; i < 10; i++) sink.write(sampleEvent({ flow_id: i }));
+    const queued = sink.status().queued;
+    assert.ok(queued > 0 && queued < 10, `queued ${queued}`);
+    assert.equal(sink.errors, 10 - queued);
+    assert.match(sink.lastError!.message, /queue full/);
+  } finally {
+    sink.close();
+    await sink.drain();
+  }
+  assert.equal(sink.errors, 10);
+});
+
+Deno.test("SyslogSink over TCP: retries with back-off and delivers the queue when the server comes back", async () => {
   const port = closedPort();
   const reported: SinkError[] = [];
   const sink = new SyslogSink(`tcp://127.0.0.1:${port}`, {
     ...OPTS,
-    retrySeconds: 0,
+    retrySeconds: 0.02,
+    maxRetrySeconds: 0.1,
     onError: (e) => reported.push(e),
   });
   try {
-    sink.write(sampleEvent({ flow_id: 1 }));
-    await sink.drain();
-    assert.equal(sink.errors, 1);
+    sink.write(sampleEvent({ flow_id: 1, variant: "TCP" }));
+    await until(() => sink.status().state === "down");
+    await sleep(150); // several attempts fail meanwhile
+    sink.write(sampleEvent({ flow_id: 2, variant: "SOCKS5 Proxy" }));
     const listener = Deno.listen({ hostname: "127.0.0.1", port });
     try {
       const received = (async () => {
@@ -305,14 +342,14 @@ Deno.test("SyslogSink over TCP: reconnects when the server comes back", async ()
           conn.close();
         }
       })();
-      await sleep(5);
-      sink.write(sampleEvent({ flow_id: 2, variant: "SSH" }));
+      await until(() => sink.status().state === "up");
+      sink.write(sampleEvent({ flow_id: 3, variant: "SSH" }));
       sink.close();
       await sink.drain();
       const frames = octetFrames(await received).map(parse5424);
-      assert.deepEqual(frames.map((f) => f.sd.variant), ["SSH"]);
-      assert.equal(sink.errors, 1);
-      assert.equal(sink.sent, 1);
+      assert.deepEqual(frames.map((f) => f.sd.variant), ["TCP", "SOCKS5 Proxy", "SSH"]);
+      assert.equal(sink.errors, 0);
+      assert.equal(sink.sent, 3);
       assert.equal(reported.length, 1);
     } finally {
       listener.close();
