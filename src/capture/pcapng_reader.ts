@@ -19,7 +19,12 @@
 import type { ByteInput } from "./byte_input.ts";
 import type { CaptureFileError } from "./errors.ts";
 import { capLenLimit, type FormatReader, MAX_BLOCK_LEN, PCAPNG_SHB } from "./file_format.ts";
-import { TickConverter } from "./pcapng_timestamp.ts";
+import {
+  MAX_PACKET_SEC,
+  MIN_PACKET_SEC,
+  packetTimeProblem,
+  TickConverter,
+} from "./pcapng_timestamp.ts";
 import type { RawPacket } from "./raw_packet.ts";
 
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
@@ -127,6 +132,7 @@ export class PcapngReader implements FormatReader {
         if (capLen > len - 32 || capLen > f.maxCapLen) throw this.#badCapLen(p, len, capLen, f);
         const wireLen = v.getUint32(p + 24, le);
         f.ticks.convert(v.getUint32(p + 12, le), v.getUint32(p + 16, le), pkt);
+        if (pkt.tsSec < MIN_PACKET_SEC || pkt.tsSec > MAX_PACKET_SEC) throw this.#badTime(p, pkt);
         this.#lastSec = pkt.tsSec;
         this.#lastNsec = pkt.tsNsec;
         pkt.buf = inp.buf;
@@ -189,6 +195,7 @@ export class PcapngReader implements FormatReader {
       const capLen = v.getUint32(p + 20, le);
       if (capLen > len - 32 || capLen > f.maxCapLen) throw this.#badCapLen(p, len, capLen, f);
       f.ticks.convert(v.getUint32(p + 12, le), v.getUint32(p + 16, le), pkt);
+      if (pkt.tsSec < MIN_PACKET_SEC || pkt.tsSec > MAX_PACKET_SEC) throw this.#badTime(p, pkt);
       this.#lastSec = pkt.tsSec;
       this.#lastNsec = pkt.tsNsec;
       return this.#deliver(pkt, p, 28, capLen, v.getUint32(p + 24, le), id, f);
@@ -323,6 +330,10 @@ export class PcapngReader implements FormatReader {
       this.#inp.base + p,
       `packet block references unknown interface ${id}; the section describes ${this.#ifaces.length}`,
     );
+  }
+
+  #badTime(p: number, pkt: RawPacket): CaptureFileError {
+    return this.#inp.damaged(this.#inp.base + p, packetTimeProblem(pkt.tsSec));
   }
 
   #badCapLen(p: number, len: number, capLen: number, f: PcapngInterface): CaptureFileError {

@@ -12,6 +12,14 @@
  *
  * Writers use the inverse, {@linkcode TickConverter.toTicks}.
  *
+ * Every `if_tsresol` byte is accepted (10^-0 and 10^-1 included: whole
+ * seconds and deciseconds are legal units); what is checked is the time
+ * itself. A packet time must lie in 0000-01-01T00:00:00Z through
+ * 9999-12-31T23:59:59.999999999Z ({@linkcode MIN_PACKET_SEC} ..
+ * {@linkcode MAX_PACKET_SEC} whole seconds), the years that ISO 8601 and
+ * RFC 5424 timestamps write with four digits; the reader refuses any other
+ * (a huge `if_tsoffset` or tick count) as damage at the packet block's offset.
+ *
  * @module
  */
 
@@ -19,6 +27,20 @@ import type { RawPacket } from "./raw_packet.ts";
 
 const TWO_32 = 4294967296;
 const TWO_51 = 2251799813685248;
+
+/** Whole seconds of 0000-01-01T00:00:00Z, the earliest packet time accepted. */
+export const MIN_PACKET_SEC = -62167219200;
+/** Whole seconds of 9999-12-31T23:59:59Z, the last second of the latest packet time accepted. */
+export const MAX_PACKET_SEC = 253402300799;
+
+/**
+ * Why the packet time `sec` (whole seconds since the epoch) cannot be
+ * written, or "" when it is in range.
+ */
+export function packetTimeProblem(sec: number): string {
+  if (sec >= MIN_PACKET_SEC && sec <= MAX_PACKET_SEC) return "";
+  return `packet time ${sec} s from 1970 is outside 0000-01-01..9999-12-31`;
+}
 
 const MODE_DECIMAL = 0;
 const MODE_BINARY = 1;

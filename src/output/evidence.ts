@@ -12,6 +12,7 @@ import type { RawPacket } from "../capture/raw_packet.ts";
 import { errorReason } from "./line_file.ts";
 import type { DetectionEvent } from "../detect/event.ts";
 import { SinkError } from "./sink.ts";
+import { formatFileStamp } from "./timestamp.ts";
 
 /** Packets kept per connection. */
 const EVIDENCE_PACKETS = 64;
@@ -69,7 +70,7 @@ export class EvidenceRecorder {
   write(ev: DetectionEvent): string | undefined {
     const k = this.#flows.get(ev.flow_id);
     if (k === undefined || k.frames.length === 0) return undefined;
-    const stamp = new Date(ev.ts * 1000).toISOString().replace(/[-:]/g, "").replace(/\..*/, "");
+    const stamp = formatFileStamp(ev.ts);
     const name = `${stamp}_${fileSafe(ev.kind === "admin" ? "Admin" : ev.variant)}_` +
       `${fileSafe(ev.client.ip)}-${ev.client.port}_${
         fileSafe(ev.server.ip)

@@ -1,9 +1,9 @@
-import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { MemorySink } from "../../src/capture/byte_sink.ts";
 import { TickConverter } from "../../src/capture/pcapng_timestamp.ts";
 import { PcapngWriter } from "../../src/capture/pcap_writer.ts";
 import { RawPacket } from "../../src/capture/raw_packet.ts";
-import { frame, readAll, tempFile } from "./pcap_helpers_test.ts";
+import { block, Bytes, concat, frame, readAll, tempFile } from "./pcap_helpers_test.ts";
 
 /** Reference conversion with BigInt. */
 function reference(tsresol: number, ticks: bigint): [number, number] {
@@ -89,4 +89,91 @@ Deno.test("pcapng timestamps: nanoseconds survive a write/read round trip throug
   w.close();
   const { packets } = await readAll([tempFile(sink.bytes(), ".pcapng")]);
   deepStrictEqual(packets.map((p) => [p.tsSec, p.tsNsec]), stamps);
+});
+
+// ---- Packet times outside 0000..9999 are damage (issue 10, item 2) ----
+
+function idbWith(options: [number, number[]][]): Uint8Array {
+  const b = new Bytes().u16(1).u16(0).u32(0);
+  for (const [code, value] of options) b.u16(code).u16(value.length).raw(value).pad4();
+  b.u32(0);
+  return block(1, b.bytes());
+}
+
+function epbAt(ticks: bigint, data: Uint8Array, id = 1): Uint8Array {
+  return block(
+    6,
+    new Bytes().u32(id).u32(Number(ticks >> 32n)).u32(Number(ticks & 0xffffffffn))
+      .u32(data.length).u32(data.length).raw(data).pad4().bytes(),
+  );
+}
+
+function pbAt(ticks: bigint, data: Uint8Array): Uint8Array {
+  return block(
+    2,
+    new Bytes().u16(1).u16(0).u32(Number(ticks >> 32n)).u32(Number(ticks & 0xffffffffn))
+      .u32(data.length).u32(data.length).raw(data).pad4().bytes(),
+  );
+}
+
+function i64le(v: bigint): number[] {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigInt64(0, v, true);
+  return [...b];
+}
+
+const SHB = block(0x0a0d0d0a, new Bytes().u32(0x1a2b3c4d).u16(1).u16(0).u32(-1).u32(-1).bytes());
+
+/**
+ * Reads SHB, a plain interface 0, `idb` (interface 1), a good packet on
+ * interface 0 and `bad`: the bad block must be damage at its offset.
+ */
+async function timeDamage(idb: Uint8Array, bad: Uint8Array): Promise<string> {
+  const prefix = concat(SHB, idbWith([]), idb, epbAt(0n, frame(40, 1), 0));
+  const path = tempFile(concat(prefix, bad), ".pcapng");
+  const r = await readAll([path]);
+  strictEqual(r.packets.length, 1, "the packet before the damage is delivered");
+  ok(r.error, "the out-of-range time is refused");
+  strictEqual(r.error.offset, prefix.length);
+  return r.error.message.replace(`"${path}"`, '"F"');
+}
+
+Deno.test("pcapng timestamps: times outside 0000-01-01..9999-12-31 are damage at the block", async () => {
+  const plain = idbWith([]);
+  // Huge EPB timestamp (µs): year 586524.
+  const m1 = await timeDamage(plain, epbAt((1n << 64n) - 1n, frame(40, 2)));
+  ok(
+    /^Capture file "F" is damaged at byte \d+ \(packet time 18446744073709 s from 1970 is outside 0000-01-01\.\.9999-12-31\)$/
+      .test(m1),
+    m1,
+  );
+  // if_tsresol 0 (whole seconds) with a large tick count; 10^-1 likewise; also in an obsolete PB.
+  await timeDamage(idbWith([[9, [0]]]), epbAt(253402300800n, frame(40, 2)));
+  await timeDamage(idbWith([[9, [1]]]), epbAt(2534023008000n, frame(40, 2)));
+  await timeDamage(idbWith([[9, [0]]]), pbAt(1n << 40n, frame(40, 2)));
+  // Huge if_tsoffset, positive and negative.
+  await timeDamage(idbWith([[14, i64le(1n << 62n)]]), epbAt(5n, frame(40, 2)));
+  await timeDamage(idbWith([[14, i64le(-(1n << 62n))]]), epbAt(5n, frame(40, 2)));
+  // One second before year 0000.
+  await timeDamage(idbWith([[9, [0]], [14, i64le(-62167219201n)]]), epbAt(0n, frame(40, 2)));
+});
+
+Deno.test("pcapng timestamps: the ends of the range and if_tsresol 0/1 are read", async () => {
+  const f = concat(
+    SHB,
+    idbWith([[9, [0]]]), // interface 0: whole seconds
+    idbWith([[9, [1]], [14, i64le(-62167219200n)]]), // interface 1: deciseconds from year 0
+    block(
+      6,
+      new Bytes().u32(0).u32(Number(253402300799n >> 32n)).u32(Number(253402300799n & 0xffffffffn))
+        .u32(40).u32(40).raw(frame(40, 1)).bytes(),
+    ),
+    block(6, new Bytes().u32(1).u32(0).u32(5).u32(40).u32(40).raw(frame(40, 2)).bytes()),
+  );
+  const r = await readAll([tempFile(f, ".pcapng")]);
+  strictEqual(r.error, null);
+  deepStrictEqual(r.packets.map((p) => [p.tsSec, p.tsNsec]), [
+    [253402300799, 0],
+    [-62167219200, 500000000],
+  ]);
 });
