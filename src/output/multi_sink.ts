@@ -21,6 +21,16 @@ class MultiSinkError extends SinkError {
   }
 }
 
+/** What one sink of a {@linkcode MultiSink} failed to record. */
+interface SinkLoss {
+  /** Alerts (events other than session ends) whose write failed. */
+  alerts: number;
+  /** Session-end records whose write failed. */
+  records: number;
+  /** The latest write failure. */
+  lastError: Error | undefined;
+}
+
 /** Options of {@linkcode MultiSink}. */
 interface MultiSinkOptions {
   /**
@@ -32,7 +42,7 @@ interface MultiSinkOptions {
 
 /**
  * Passes every call to each sink in order. Every sink is tried even when an
- * earlier one throws. The failures are then either given to `onError`, or,
+ * earlier one throws; a failed write is counted against its sink (`lost`). The failures are then either given to `onError`, or,
  * without it, thrown: the error itself when there is one, a
  * {@linkcode MultiSinkError} (a `SinkError`) when there are several.
  */
@@ -40,6 +50,7 @@ export class MultiSink implements AlertSink {
   /** The sinks, in call order. */
   readonly sinks: readonly AlertSink[];
   #onError: ((err: Error, sink: AlertSink) => void) | undefined;
+  #losses = new Map<AlertSink, SinkLoss>();
 
   /** Creates the fan-out over `sinks`. */
   constructor(sinks: readonly AlertSink[], options: MultiSinkOptions = {}) {
@@ -47,13 +58,27 @@ export class MultiSink implements AlertSink {
     this.#onError = options.onError;
   }
 
-  #each(call: (sink: AlertSink) => void): void {
+  /** What `sink` failed to record so far (write failures; flush, reopen and close are not counted). */
+  lost(sink: AlertSink): SinkLoss {
+    return { ...(this.#losses.get(sink) ?? { alerts: 0, records: 0, lastError: undefined }) };
+  }
+
+  #count(sink: AlertSink, ev: DetectionEvent, e: Error): void {
+    let l = this.#losses.get(sink);
+    if (l === undefined) this.#losses.set(sink, l = { alerts: 0, records: 0, lastError: e });
+    if (ev.phase === "end") l.records++;
+    else l.alerts++;
+    l.lastError = e;
+  }
+
+  #each(call: (sink: AlertSink) => void, ev?: DetectionEvent): void {
     const errors: Error[] = [];
     for (const sink of this.sinks) {
       try {
         call(sink);
       } catch (err) {
         const e = err instanceof Error ? err : new SinkError(String(err));
+        if (ev !== undefined) this.#count(sink, ev, e);
         if (this.#onError) this.#onError(e, sink);
         else errors.push(e);
       }
@@ -68,7 +93,7 @@ export class MultiSink implements AlertSink {
    * @throws {SinkError} When a sink failed and there is no `onError`.
    */
   write(ev: DetectionEvent): void {
-    this.#each((s) => s.write(ev));
+    this.#each((s) => s.write(ev), ev);
   }
 
   /**

@@ -83,3 +83,16 @@ Deno.test("MultiSink wraps non-Error throws", () => {
   };
   assert.throws(() => new MultiSink([bad]).write(sampleEvent()), new SinkError("text"));
 });
+
+Deno.test("MultiSink counts failed writes per sink: alerts and session-end records", () => {
+  const ok = new Probe("ok");
+  const bad = new Probe("bad", true);
+  const m = new MultiSink([ok, bad], { onError: () => {} });
+  m.write(sampleEvent());
+  m.write(sampleEvent());
+  m.write(sampleEvent({ phase: "end" }));
+  m.flush(); // not a write: not counted
+  assert.deepEqual(m.lost(ok), { alerts: 0, records: 0, lastError: undefined });
+  const l = m.lost(bad);
+  assert.deepEqual([l.alerts, l.records, l.lastError?.message], [2, 1, "bad write failed"]);
+});
