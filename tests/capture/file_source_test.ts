@@ -1,4 +1,3 @@
-import { fileURLToPath } from "node:url";
 import { dirname } from "node:path";
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { gzipSync } from "node:zlib";
@@ -8,6 +7,7 @@ import { openCaptureFiles } from "../../src/capture/file_source.ts";
 import { PcapngWriter, PcapWriter } from "../../src/capture/pcap_writer.ts";
 import { LinkType, RawPacket } from "../../src/capture/raw_packet.ts";
 import { frame, readAll, tempDir, tempFile } from "./pcap_helpers_test.ts";
+import { asNobody, readableCopy } from "../helpers/as_nobody.ts";
 
 const T0 = 1767225600;
 
@@ -139,28 +139,11 @@ Deno.test({
       );
       return;
     }
-    // Root reads anything: check as an unprivileged user (nobody) through main.ts.
-    const denoDir = Deno.makeTempDirSync();
-    Deno.chmodSync(denoDir, 0o777);
+    // Root reads anything: check as an unprivileged user (nobody) through
+    // main.ts, from a copy nobody can read (the checkout may be under /root).
+    await using app = await readableCopy();
     Deno.chmodSync(dirname(path), 0o755);
-    const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
-    const out = await new Deno.Command("setpriv", {
-      args: [
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        Deno.execPath(),
-        "run",
-        "-A",
-        main,
-        "--read",
-        path,
-        "--log",
-        "none",
-      ],
-      env: { DENO_DIR: denoDir, NO_COLOR: "1" },
-      stdin: "null",
-    }).output();
+    const out = await asNobody(app, ["--read", path, "--log", "none"]).output();
     const err = new TextDecoder().decode(out.stderr).trim();
     strictEqual(out.code, 1, err);
     strictEqual(err, `sealert: Cannot open capture file "${path}": permission denied`);
