@@ -277,8 +277,10 @@ export class PcapHandle {
    * Waits for the next packet (at most the read timeout). Returns 1 with
    * {@linkcode header}, {@linkcode data} and {@linkcode dataAddress} set,
    * 0 on timeout, -2 when the handle is closed. Throws
-   * {@linkcode CaptureDeviceError} when libpcap reports an error (e.g. the
-   * interface went away).
+   * {@linkcode CaptureDeviceError} with exit code
+   * {@linkcode CAPTURE_FAULT_EXIT} when libpcap reports an error:
+   * `capture device "x" went away: …` when the interface was deleted or
+   * went down, `capture on device "x" failed: …` otherwise.
    */
   next(): number {
     const pcap = this.#pcap;
@@ -299,9 +301,7 @@ export class PcapHandle {
       return 1;
     }
     if (rc === 0 || rc === PcapStatus.ERROR_BREAK) return rc;
-    throw new CaptureDeviceError(
-      `Capture on device "${this.#label}" failed: ${oneLine(this.#geterr()) || `error ${rc}`}`,
-    );
+    throw captureFault(this.#label, oneLine(this.#geterr()) || `error ${rc}`);
   }
 
   #mapHeader(): void {
@@ -365,4 +365,20 @@ export class PcapHandle {
     const err = this.#pcap === null ? null : this.#lib.pcap_geterr(this.#pcap);
     return err === null ? "" : Deno.UnsafePointerView.getCString(err);
   }
+}
+
+/** Exit code of a capture that failed after it started (e.g. the device went away). */
+export const CAPTURE_FAULT_EXIT = 3;
+
+/** libpcap's reasons for a device that was deleted or went down (Linux, BSD, macOS). */
+const DEVICE_GONE = /disappeared|went down|no such device|network is down|device not configured/i;
+
+/** The one-line error of a read that failed after the capture started. */
+function captureFault(label: string, reason: string): CaptureDeviceError {
+  return new CaptureDeviceError(
+    DEVICE_GONE.test(reason)
+      ? `capture device "${label}" went away: ${reason}`
+      : `capture on device "${label}" failed: ${reason}`,
+    CAPTURE_FAULT_EXIT,
+  );
 }

@@ -15,7 +15,7 @@
  */
 
 import { libc } from "../../ffi/libc.ts";
-import { PcapHandle } from "../../ffi/pcap_handle.ts";
+import { CAPTURE_FAULT_EXIT, PcapHandle } from "../../ffi/pcap_handle.ts";
 import { CaptureDeviceError } from "../../ffi/errors.ts";
 import { BatchWriter, recordSize } from "./live_batch.ts";
 import {
@@ -159,7 +159,10 @@ async function run(open: OpenMessage): Promise<void> {
   } catch (err) {
     error = err instanceof CaptureDeviceError
       ? err
-      : new CaptureDeviceError(err instanceof Error ? err.message : String(err));
+      : new CaptureDeviceError(
+        `capture failed: ${err instanceof Error ? err.message : String(err)}`,
+        CAPTURE_FAULT_EXIT,
+      );
   }
   if (writer.buffer !== null && writer.count > 0) postBatch();
   const final = readStats();

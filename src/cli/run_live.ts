@@ -5,6 +5,14 @@
  * (or SIGTERM), then print a summary with the kernel's drop counters.
  * SIGHUP reopens the log files (logrotate).
  *
+ * Faults end the run the same orderly way — the packets captured before the
+ * fault are analysed, pending decisions are made, the logs flushed and the
+ * summary printed — with one `sealert: …` line and an exit code of its own
+ * ({@linkcode LiveExit}): the capture device went away (3), an alert log
+ * cannot be written, e.g. its disk is full (4). A log file deleted while
+ * running keeps being written (the unlinked file, as most daemons do) until
+ * SIGHUP creates it anew; a warning says so.
+ *
  * @module
  */
 
@@ -14,6 +22,8 @@ import type { SoftEtherTcpDetector } from "../detect/softether_tcp_detector.ts";
 import type { AlertSink } from "../output/sink.ts";
 import type { Pipeline } from "../pipeline.ts";
 import { deviceLabel, listDevices } from "../../ffi/devices.ts";
+import { CaptureDeviceError } from "../../ffi/errors.ts";
+import { CAPTURE_FAULT_EXIT } from "../../ffi/pcap_handle.ts";
 import type { Options } from "./args.ts";
 import { chooseDevice, formatDeviceList } from "./device_chooser.ts";
 import { statusLine, summary } from "./summary.ts";
@@ -32,13 +42,74 @@ function onSignal(sig: Deno.Signal, fn: () => void): () => void {
   }
 }
 
-/** Capture live until stopped; returns the exit code. */
+/** Exit codes of a live run (README "Live use", `--help`). */
+export const LiveExit = {
+  /** Stopped by SIGINT or SIGTERM; every alert was written. */
+  OK: 0,
+  /** The capture device went away (deleted, down) or capture failed after it started. */
+  CAPTURE_FAULT: CAPTURE_FAULT_EXIT,
+  /** An alert log could not be written (disk full, I/O error): alerts were lost. */
+  LOG_FAULT: 4,
+} as const;
+
+/** How often the log paths are checked for deletion, in milliseconds. */
+const LOG_CHECK_MS = 1000;
+
+/**
+ * Warns once per file when a log path has been missing at two checks in a
+ * row (a logrotate rename is followed by SIGHUP well within that).
+ */
+class DeletedLogWatch {
+  #missing = new Map<string, number>();
+
+  constructor(readonly paths: readonly string[]) {}
+
+  check(): void {
+    for (const path of this.paths) {
+      let gone = false;
+      try {
+        Deno.statSync(path);
+      } catch (e) {
+        gone = e instanceof Deno.errors.NotFound;
+      }
+      const n = gone ? (this.#missing.get(path) ?? 0) + 1 : 0;
+      this.#missing.set(path, n);
+      if (n === 2) {
+        console.error(
+          `sealert: warning: log file "${path}" was deleted; ` +
+            "still writing to the deleted file until SIGHUP reopens it",
+        );
+      }
+    }
+  }
+
+  /** After SIGHUP: the files exist again. */
+  reset(): void {
+    this.#missing.clear();
+  }
+}
+
+/** The log files of `opts` (not standard output). */
+function logPaths(opts: Options): string[] {
+  return [opts.log === "none" ? undefined : opts.log, opts.json, opts.flows]
+    .filter((p): p is string => p !== undefined && p !== "-");
+}
+
+/**
+ * Capture live until stopped; returns the exit code ({@linkcode LiveExit}).
+ *
+ * @param onReopen Called on SIGHUP after the sinks reopened (the flow log).
+ * @param sinkFailures Number of sink write failures so far (main.ts counts
+ *   them); once it is non-zero the capture stops with
+ *   {@linkcode LiveExit.LOG_FAULT}. Without it, write failures are only printed.
+ */
 export async function runLive(
   opts: Options,
   pipeline: Pipeline,
   classifier: SoftEtherTcpDetector,
   sinks: AlertSink,
   onReopen?: () => void,
+  sinkFailures?: () => number,
 ): Promise<number> {
   const devices = listDevices();
   const device = await chooseDevice(devices, opts.device);
@@ -56,17 +127,41 @@ export async function runLive(
 
   const started = performance.now();
   let stopping = false;
+  let fault: { code: number; message: string } | undefined;
   const stop = () => {
     if (!stopping) console.error("\nsealert: stopping…");
+    else if (fault === undefined) console.error("sealert: already stopping, finishing the logs");
     stopping = true;
     capture.stop();
   };
-  const offInt = onSignal("SIGINT", stop);
-  const offTerm = onSignal("SIGTERM", stop);
-  const offHup = onSignal("SIGHUP", () => {
+  const failed = (code: number, message: string) => {
+    if (fault !== undefined) return;
+    fault = { code, message };
+    console.error(`sealert: ${message}`);
+    stopping = true;
+    capture.stop();
+  };
+  const checkSinks = () => {
+    const n = sinkFailures?.() ?? 0;
+    if (n > 0) {
+      failed(
+        LiveExit.LOG_FAULT,
+        `alerts could not be written (${n} failed ${n === 1 ? "write" : "writes"}): stopping`,
+      );
+    }
+  };
+  const watch = new DeletedLogWatch(logPaths(opts));
+  // The signals stay handled until the process exits: a second signal
+  // during the shutdown must not cut the logs or the summary short.
+  let ended = false;
+  onSignal("SIGINT", stop);
+  onSignal("SIGTERM", stop);
+  onSignal("SIGHUP", () => {
+    if (ended) return; // main.ts is closing the sinks
     try {
       sinks.reopen();
       onReopen?.();
+      watch.reset();
       console.error("sealert: log files reopened");
     } catch (e) {
       console.error(`sealert: ${(e as Error).message}`);
@@ -75,9 +170,14 @@ export async function runLive(
   // Decisions that wait for time to pass (e.g. 1 s after a welcome) must not
   // wait for the next packet when the link goes quiet: advance packet time by
   // the wall clock since the last packet.
-  let lastPackets = -1, lastWall = performance.now();
+  let lastPackets = -1, lastWall = performance.now(), lastLogCheck = lastWall;
   const tick = setInterval(() => {
     const now = performance.now();
+    checkSinks();
+    if (now - lastLogCheck >= LOG_CHECK_MS) {
+      lastLogCheck = now;
+      watch.check();
+    }
     if (pipeline.packets !== lastPackets) {
       lastPackets = pipeline.packets;
       lastWall = now;
@@ -98,21 +198,24 @@ export async function runLive(
 
   try {
     await pipeline.run(new BatchSource(capture));
+  } catch (e) {
+    // The batches captured before the fault were analysed; finish the run.
+    if (!(e instanceof CaptureDeviceError)) throw e;
+    failed(e.exitCode, e.message);
   } finally {
     clearInterval(tick);
     if (status !== undefined) clearInterval(status);
-    offInt();
-    offTerm();
-    offHup();
   }
   const final = await capture.close();
   pipeline.finish();
   sinks.flush();
+  checkSinks();
   console.error(
     summary(pipeline, classifier, (performance.now() - started) / 1000, {
       dropped: final.dropped,
       ifDropped: final.ifDropped,
     }),
   );
-  return 0;
+  ended = true;
+  return fault?.code ?? LiveExit.OK;
 }
