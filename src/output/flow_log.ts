@@ -7,6 +7,7 @@
 import { LineFile } from "./line_file.ts";
 import { flowRecord } from "../flow/flow_record.ts";
 import type { FlowTable } from "../flow/flow_table.ts";
+import { escapeJsonLine } from "./wire_text.ts";
 
 /** Appends one JSON object per ended flow to a file ("-" = stdout). */
 export class FlowLog {
@@ -19,7 +20,7 @@ export class FlowLog {
 
   /** Write the summary of flow `slot`. */
   write(table: FlowTable, slot: number): void {
-    this.#file.writeLine(JSON.stringify(flowRecord(table, slot)));
+    this.#file.writeLine(escapeJsonLine(JSON.stringify(flowRecord(table, slot))));
   }
 
   /** Reopen the file (after logrotate moved it). */

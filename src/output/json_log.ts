@@ -9,6 +9,7 @@ import type { DetectionEvent } from "../detect/event.ts";
 import type { AlertSink } from "./sink.ts";
 import { LineFile } from "./line_file.ts";
 import { formatIsoMicros } from "./timestamp.ts";
+import { escapeJsonLine, wireText } from "./wire_text.ts";
 
 /** Rounds to 3 decimal places (confidence, latency). */
 export function round3(x: number): number {
@@ -19,9 +20,14 @@ export function round3(x: number): number {
 /**
  * The JSON object of one event (no trailing newline), with exactly these keys
  * in this order: ts, event_type, kind, variant, outcome, client, server,
- * target (only when present), evidence, confidence, flow_id, community_id,
- * connections, latency (and duration on a session-end summary, whose
- * event_type is "softether_session_end").
+ * target (only when present), invalid_utf8 (only when present), evidence,
+ * confidence, flow_id, community_id, connections, latency (and duration on a
+ * session-end summary, whose event_type is "softether_session_end").
+ *
+ * Wire strings (`target.host`): bytes that were not valid UTF-8 are written
+ * as U+FFFD each and the field's path is listed in `invalid_utf8`
+ * (`["target.host"]`). The line is pure JSON on one line: C0 and C1
+ * controls, DEL, U+2028 and U+2029 are `\uXXXX` escapes.
  */
 export function formatJsonLine(ev: DetectionEvent): string {
   const record: Record<string, unknown> = {
@@ -33,7 +39,11 @@ export function formatJsonLine(ev: DetectionEvent): string {
     client: { ip: ev.client.ip, port: ev.client.port },
     server: { ip: ev.server.ip, port: ev.server.port },
   };
-  if (ev.target !== undefined) record.target = { host: ev.target.host, port: ev.target.port };
+  if (ev.target !== undefined) {
+    const host = wireText(ev.target.host);
+    record.target = { host: host.text, port: ev.target.port };
+    if (host.invalidUtf8) record.invalid_utf8 = ["target.host"];
+  }
   record.evidence = [...ev.evidence];
   record.confidence = round3(ev.confidence);
   record.flow_id = ev.flow_id;
@@ -41,7 +51,7 @@ export function formatJsonLine(ev: DetectionEvent): string {
   record.connections = ev.connections;
   record.latency = round3(ev.latency);
   if (ev.phase === "end") record.duration = round3(ev.duration ?? 0);
-  return JSON.stringify(record);
+  return escapeJsonLine(JSON.stringify(record));
 }
 
 /**

@@ -10,6 +10,7 @@ import type { DetectionEvent } from "../detect/event.ts";
 import { round3 } from "./json_log.ts";
 import { formatAlertMessage, formatEndpoint } from "./text_log.ts";
 import { formatIsoMicros, type UtcOffset, wallClock } from "./timestamp.ts";
+import { replaceControls } from "./wire_text.ts";
 
 /** Default facility: local0. */
 export const DEFAULT_FACILITY = 16;
@@ -28,15 +29,13 @@ function syslogSeverity(ev: DetectionEvent): number {
   return ev.kind === "vpn" && ev.outcome === "established" ? SEVERITY_WARNING : SEVERITY_NOTICE;
 }
 
-/** Replaces control characters (which could split or forge log lines) with "?". */
-function stripControls(s: string): string {
-  // deno-lint-ignore no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "?");
-}
-
-/** Escapes an SD-PARAM value per RFC 5424 6.3.3 ('"', '\' and ']'), without control characters. */
+/**
+ * Escapes an SD-PARAM value per RFC 5424 6.3.3 ('"', '\' and ']'); control
+ * characters (C0, DEL, C1, U+2028/2029) become "?" and bytes of a wire string
+ * that were not valid UTF-8 U+FFFD.
+ */
 function escapeSdValue(value: string): string {
-  return stripControls(value).replace(/["\\\]]/g, (c) => "\\" + c);
+  return replaceControls(value).replace(/["\\\]]/g, (c) => "\\" + c);
 }
 
 /** An RFC 5424 header field: printable US-ASCII only, at most `max` characters, "-" if empty. */
@@ -85,7 +84,7 @@ export function formatRfc5424(ev: DetectionEvent, header: SyslogHeader): string 
   const pri = header.facility * 8 + syslogSeverity(ev);
   return `<${pri}>1 ${formatIsoMicros(ev.ts)} ${headerField(header.hostname, 255)} ` +
     `${headerField(header.appName, 48)} ${headerField(header.procId, 128)} softether ` +
-    `${formatStructuredData(ev, header.enterpriseId)} ${stripControls(formatAlertMessage(ev))}`;
+    `${formatStructuredData(ev, header.enterpriseId)} ${replaceControls(formatAlertMessage(ev))}`;
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -103,5 +102,5 @@ export function formatBsdLocal(ev: DetectionEvent, header: SyslogHeader, tz?: Ut
     `${p2(t.hour)}:${p2(t.minute)}:${p2(t.second)}`;
   const tag = headerField(header.appName, 32);
   return `<${pri}>${stamp} ${tag}[${headerField(header.procId, 16)}]: ` +
-    stripControls(formatAlertMessage(ev));
+    replaceControls(formatAlertMessage(ev));
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { latin1, readU16 } from "./bytes.ts";
+import { latin1, readU16, utf8Escaped } from "./bytes.ts";
 import type { ParseStatus } from "./parse_status.ts";
 
 /** Reasons for a `"no"` result of the SOCKS parsers and {@linkcode SocksHandshake}. */
@@ -65,7 +65,7 @@ interface Socks4Request extends SocksParse {
   ip: string;
   /** User id (may be empty). */
   userId: string;
-  /** SOCKS4a: the host name after the user id; `""` for plain SOCKS4. */
+  /** SOCKS4a: the host name after the user id (UTF-8, see `utf8Escaped`); `""` for plain SOCKS4. */
   hostName: string;
   /** True for the SOCKS4a form (address 0.0.0.x, x ≠ 0). */
   socks4a: boolean;
@@ -113,7 +113,7 @@ interface Socks5Address extends SocksParse {
   code: number;
   /** 1 IPv4, 3 domain name, 4 IPv6. */
   atyp: number;
-  /** Address in text form (domain name as sent, IPv4 dotted quad, IPv6 RFC 5952). */
+  /** Address in text form (domain name as UTF-8, see `utf8Escaped`; IPv4 dotted quad; IPv6 RFC 5952). */
   host: string;
   /** Port. */
   port: number;
@@ -188,7 +188,7 @@ export function parseSocks4Request(buf: Uint8Array, off: number, len: number): S
   r.ip = ipv4(buf, off + 4);
   r.userId = latin1(buf, off + 8, u);
   r.socks4a = a;
-  if (a) r.hostName = latin1(buf, u + 1, stop);
+  if (a) r.hostName = utf8Escaped(buf, u + 1, stop);
   return r;
 }
 
@@ -315,7 +315,7 @@ function parseSocks5Address(
     ? ipv4(buf, addrOff)
     : atyp === 4
     ? ipv6(buf, addrOff)
-    : latin1(buf, addrOff, addrOff + addrLen);
+    : utf8Escaped(buf, addrOff, addrOff + addrLen);
   r.port = readU16(buf, addrOff + addrLen);
   return r;
 }
