@@ -14,10 +14,11 @@
  */
 
 import { HELP, parseOptions } from "./src/cli/args.ts";
-import { reportError } from "./src/cli/fatal.ts";
+import { EXIT_ALERTS_LOST, reportError } from "./src/cli/fatal.ts";
 import { listDevicesText, runLive } from "./src/cli/run_live.ts";
 import { runOffline } from "./src/cli/run_offline.ts";
 import { openSinks } from "./src/cli/sinks.ts";
+import { addStatusPart } from "./src/cli/summary.ts";
 import { BANNER, NAME, VERSION } from "./src/cli/version.ts";
 import { SoftEtherTcpDetector } from "./src/detect/softether_tcp_detector.ts";
 import { Weirds } from "./src/decode/weirds.ts";
@@ -40,42 +41,68 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  // Alert sinks: a write failure is reported once per sink, never ignored.
-  let sinkFailures = 0;
-  const sinks = openSinks(opts, (e) => {
-    if (sinkFailures++ < 5) console.error(`sealert: ${e.message}`);
-  });
-  const flowLog = opts.flows !== undefined ? new FlowLog(opts.flows) : undefined;
-  const evidence = opts.evidenceDir !== undefined
-    ? new EvidenceRecorder(opts.evidenceDir)
-    : undefined;
+  // Outputs are opened once there is input to read (offline: after the
+  // first file opened), so a run that fails before reading creates no file.
+  let sinks: ReturnType<typeof openSinks> | undefined;
+  let flowLog: FlowLog | undefined;
+  const reported = new Set<string>();
+  const start = () => {
+    // A write failure is printed when it first happens (once per sink and
+    // reason); what each sink lost is counted and reported at the end.
+    sinks = openSinks(opts, (e) => {
+      if (reported.size < 20 && !reported.has(e.message)) {
+        reported.add(e.message);
+        console.error(`sealert: ${e.message}`);
+      }
+    });
+    const all = sinks.all;
+    addStatusPart(sinks.status);
+    flowLog = opts.flows !== undefined ? new FlowLog(opts.flows) : undefined;
+    const fl = flowLog;
+    const evidence = opts.evidenceDir !== undefined
+      ? new EvidenceRecorder(opts.evidenceDir)
+      : undefined;
+    // Detectors → sinks (and evidence pcaps); flow table → detectors (and the flow log).
+    const weirds = new Weirds();
+    const classifier = new SoftEtherTcpDetector((ev) => {
+      all.write(ev);
+      if (evidence !== undefined && ev.phase !== "end") evidence.write(ev);
+    }, { weirds });
+    const pipeline = new Pipeline([classifier], {
+      maxFlows: opts.maxFlows,
+      timeouts: { active: opts.tcpTimeout, udp: opts.udpTimeout },
+      onFlowEnd: fl ? (table, slot) => fl.write(table, slot) : undefined,
+      evidence,
+    }, weirds);
+    return { pipeline, classifier };
+  };
 
-  // Detectors → sinks (and evidence pcaps); flow table → detectors (and the flow log).
-  const weirds = new Weirds();
-  const classifier = new SoftEtherTcpDetector((ev) => {
-    sinks.all.write(ev);
-    if (evidence !== undefined && ev.phase !== "end") evidence.write(ev);
-  }, { weirds });
-  const pipeline = new Pipeline([classifier], {
-    maxFlows: opts.maxFlows,
-    timeouts: { active: opts.tcpTimeout, udp: opts.udpTimeout },
-    onFlowEnd: flowLog ? (table, slot) => flowLog.write(table, slot) : undefined,
-    evidence,
-  }, weirds);
-
+  let exitCode = 0;
   try {
     if (opts.read.length > 0) {
-      const res = await runOffline(opts.read, pipeline, classifier, opts);
-      if (res.error) console.error(`sealert: ${res.error.message}`);
-      return res.exitCode + (sinkFailures > 0 && res.exitCode === 0 ? 2 : 0);
+      exitCode = (await runOffline(opts.read, opts, start)).exitCode;
+    } else {
+      const { pipeline, classifier } = start();
+      console.log(BANNER);
+      const s = sinks!;
+      exitCode = await runLive(
+        opts,
+        pipeline,
+        classifier,
+        s.all,
+        () => flowLog?.reopen(),
+        s.failedWrites,
+      );
     }
-    console.log(BANNER);
-    return await runLive(opts, pipeline, classifier, sinks.all, () => flowLog?.reopen());
   } finally {
-    sinks.all.close();
+    sinks?.all.close();
     flowLog?.close();
-    await sinks.drain();
+    await sinks?.drain();
   }
+  // Alerts a sink could not deliver: one line per sink, exit code 4.
+  const losses = sinks?.losses() ?? [];
+  for (const line of losses) console.error(`sealert: ${line}`);
+  return losses.length > 0 ? EXIT_ALERTS_LOST : exitCode;
 }
 
 try {

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { CaptureFileError } from "../capture/errors.ts";
 import type { SoftEtherTcpDetector } from "../detect/softether_tcp_detector.ts";
 import type { Pipeline } from "../pipeline.ts";
 
@@ -23,7 +24,21 @@ function fmtBytes(n: number): string {
   return `${n} B`;
 }
 
-/** One-line status: packets, bytes, flows, alerts (and drops when live). */
+const statusParts: (() => string | undefined)[] = [];
+
+/**
+ * Adds a part to every later status line, e.g. the syslog target's state
+ * ("syslog down, retry in 8 s, 12 queued, ECONNREFUSED …"); a part that
+ * returns undefined is left out.
+ */
+export function addStatusPart(part: () => string | undefined): void {
+  statusParts.push(part);
+}
+
+/**
+ * One-line status: packets, bytes, flows, alerts (and drops when live), then
+ * the parts added with {@linkcode addStatusPart}.
+ */
 export function statusLine(p: Pipeline, c: SoftEtherTcpDetector, cap?: CaptureCounters): string {
   const parts = [
     `${p.packets} packets (${fmtBytes(p.wireBytes)})`,
@@ -31,7 +46,37 @@ export function statusLine(p: Pipeline, c: SoftEtherTcpDetector, cap?: CaptureCo
     `${c.stats.alerts} alerts`,
   ];
   if (cap !== undefined) parts.push(`${cap.dropped} dropped`);
+  for (const part of statusParts) {
+    const text = part();
+    if (text !== undefined) parts.push(text);
+  }
   return parts.join(", ");
+}
+
+/**
+ * Summary lines about the capture files of an offline run when some could
+ * not be read to the end: how many were read, then one line per damaged file
+ * (with the byte offset of the damage) and per file that could not be opened.
+ */
+export function fileSummary(
+  given: number,
+  readToEnd: number,
+  problems: CaptureFileError[],
+): string[] {
+  if (problems.length === 0) return [];
+  const damaged = problems.filter((e) => e.offset >= 0);
+  const unopened = problems.filter((e) => e.offset < 0);
+  const lines = [
+    `Files:    ${given} given, ${readToEnd} read to the end, ${damaged.length} damaged, ` +
+    `${unopened.length} not opened`,
+  ];
+  for (const e of damaged) lines.push(`Damaged:  "${e.path}" at byte ${e.offset}`);
+  for (const e of unopened) {
+    lines.push(
+      `Not read: "${e.path}": ${e.message.replace(/^Cannot open capture file "[^"]*": /, "")}`,
+    );
+  }
+  return lines;
 }
 
 /** Multi-line summary for the end of a run. */
