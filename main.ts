@@ -14,8 +14,8 @@
  */
 
 import { HELP, parseOptions } from "./src/cli/args.ts";
-import { EXIT_ALERTS_LOST, reportError } from "./src/cli/fatal.ts";
-import { listDevicesText, runLive } from "./src/cli/run_live.ts";
+import { reportError } from "./src/cli/fatal.ts";
+import { listDevicesText, LiveExit, runLive } from "./src/cli/run_live.ts";
 import { runOffline } from "./src/cli/run_offline.ts";
 import { openSinks } from "./src/cli/sinks.ts";
 import { addStatusPart } from "./src/cli/summary.ts";
@@ -99,10 +99,13 @@ async function main(argv: string[]): Promise<number> {
     flowLog?.close();
     await sinks?.drain();
   }
-  // Alerts a sink could not deliver: one line per sink, exit code 4.
+  // Alerts a sink could not deliver: one line per sink, and exit code 4 (live
+  // mode's LOG_FAULT) whatever the input. The codes: 0 ok, 1 damaged or
+  // unreadable capture file (the others were read), 2 usage or environment
+  // error, 3 capture device went away (live), 4 alerts lost.
   const losses = sinks?.losses() ?? [];
   for (const line of losses) console.error(`sealert: ${line}`);
-  return losses.length > 0 ? EXIT_ALERTS_LOST : exitCode;
+  return losses.length > 0 ? LiveExit.LOG_FAULT : exitCode;
 }
 
 try {

@@ -13,16 +13,6 @@ import { CaptureFileError } from "../capture/errors.ts";
 import { SinkError } from "../output/sink.ts";
 import { UsageError } from "./usage_error.ts";
 
-/**
- * Exit code of a run in which a sink (text log, JSON log, syslog, standard
- * output) could not deliver every alert; it wins over the others. The codes:
- * 0 ok, 1 damaged or unreadable input file (the others were read), 2 usage
- * or environment error (bad option, output that cannot be opened, closed
- * standard output, no libpcap), 3 the capture device went away (live),
- * 4 alerts lost. Live mode's `LiveExit.LOG_FAULT` is the same 4.
- */
-export const EXIT_ALERTS_LOST = 4;
-
 /** Exit code and one-line message of an error. */
 function describeError(e: unknown): { code: number; message: string } {
   if (e instanceof UsageError) return { code: 2, message: `${e.message}. Try "sealert --help".` };
