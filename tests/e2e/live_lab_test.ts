@@ -8,12 +8,22 @@
  *
  * Needs root and the lab's packages. Outside CI it skips with a reason when
  * they are missing; with CI=true it runs or fails.
+ *
+ * Whatever happens, nothing is left running: the lab is brought up inside
+ * the try (a failed `up` tears itself down as well), `down` runs in finally
+ * and the test then checks that no lab namespace and no recorded process
+ * is left. Runs of the suite from several checkouts take turns through a
+ * lock file, as the lab's namespace names are per machine.
  */
 import assert from "node:assert/strict";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const LAB = `${ROOT}tests/lab/lab.sh`;
 const SCENARIO = `${ROOT}tests/lab/scenario.sh`;
+/** The lab's output directory (tests/lab/lib.sh). */
+const LAB_OUT = Deno.env.get("LAB_OUT") ?? "/var/lib/sealert-lab";
+/** One lab per machine: held while the test uses it. */
+const LOCK = "/run/sealert-lab.lock";
 
 function missing(): string | undefined {
   if (Deno.uid() !== 0) return "needs root (network namespaces, live capture)";
@@ -29,6 +39,30 @@ async function sh(cmd: string, args: string[]): Promise<string> {
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   if (out.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${out.code}):\n${text}`);
   return text;
+}
+
+/** Lab namespaces still present, and recorded lab processes still alive. */
+async function leftovers(): Promise<string[]> {
+  const left: string[] = [];
+  const ns = await new Deno.Command("ip", { args: ["netns", "list"], stdin: "null" }).output();
+  for (const line of new TextDecoder().decode(ns.stdout).split("\n")) {
+    if (/^se-(cli|rtr|srv|px)\b/.test(line)) left.push(`namespace ${line.split(" ")[0]}`);
+  }
+  let pids = "";
+  try {
+    pids = await Deno.readTextFile(`${LAB_OUT}/pids`);
+  } catch { /* none recorded */ }
+  for (const line of pids.split("\n")) {
+    const [name, pid, start] = line.trim().split(/\s+/);
+    if (pid === undefined) continue;
+    try {
+      const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+      if (stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] === start) {
+        left.push(`${name} (PID ${pid})`);
+      }
+    } catch { /* gone */ }
+  }
+  return left;
 }
 
 async function waitFor(what: string, ok: () => boolean, seconds: number): Promise<void> {
@@ -50,10 +84,14 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     if (reason !== undefined) throw new Error(`cannot run in CI: ${reason}`);
+    const lock = await Deno.open(LOCK, { create: true, write: true });
+    await lock.lock(true);
     const tmp = await Deno.makeTempDir({ prefix: "sealert-e2e-" });
-    await sh(LAB, ["up"]);
     let child: Deno.ChildProcess | undefined;
+    let failed = true;
+    let left: string[] = [];
     try {
+      await sh(LAB, ["up"]);
       const ns = (await sh(LAB, ["sensor-ns"])).trim().split("\n").pop()!;
       const dev = (await sh(LAB, ["sensor-if"])).trim().split("\n").pop()!;
       let stdout = "";
@@ -118,14 +156,21 @@ Deno.test({
       assert.deepEqual(alerts[1].target, { host: "10.77.2.2", port: 443 });
       for (const a of alerts) assert.ok(a.latency <= 1, `latency ${a.latency} s`);
       console.log(lines.join("\n"));
+      failed = false;
     } finally {
       if (child !== undefined) {
         try {
           child.kill("SIGKILL");
         } catch { /* already exited */ }
+        await child.status;
       }
       await sh(LAB, ["down"]).catch((e) => console.error(e.message));
       await Deno.remove(tmp, { recursive: true });
+      left = await leftovers();
+      lock.close();
+      // Said even when the test failed: the failure must not outlive it.
+      if (failed && left.length > 0) console.error(`the lab left ${left.join(", ")} running`);
     }
+    assert.deepEqual(left, [], "the lab left processes or namespaces behind");
   },
 });

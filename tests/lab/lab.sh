@@ -382,12 +382,25 @@ server_tls() {
 }
 
 # ---------------------------------------------------------------- main
+up_failed() { # EXIT trap of cmd_up: a failed start leaves nothing running (LAB_KEEP=1: keep it)
+  local rc=$?
+  trap - EXIT
+  if [ "$rc" != 0 ] && [ "${LAB_KEEP:-0}" != 1 ]; then
+    log "up failed (logs in $OUT/logs); tearing down"
+    cmd_down
+  fi
+  exit "$rc"
+}
+
 cmd_up() {
   local t0=$SECONDS
-  if ip netns list | grep -qw "$NS_RTR"; then log "lab already up (run down first); re-creating"; cmd_down; fi
+  # Sweep what an earlier run left (recorded PIDs, processes in our namespaces).
+  cmd_down >/dev/null 2>&1 || true
+  trap up_failed EXIT
   # keep created_dirs across the wipe
   local cd_keep=""; [ -f "$OUT/created_dirs" ] && cd_keep=$(cat "$OUT/created_dirs")
-  rm -rf "$OUT"; mkdir -p "$OUT/logs"; : >"$PIDS"
+  if [ -L "$OUT" ]; then die "$OUT is a symbolic link"; fi
+  rm -rf "$OUT"; mkdir -p -m 755 "$OUT" "$OUT/logs"; chmod 755 "$OUT"; : >"$PIDS"
   [ -n "$cd_keep" ] && echo "$cd_keep" >"$OUT/created_dirs"
   for b in vpnserver vpnclient vpncmd; do [ -x "$SE_BIN/$b/$b" ] || die "missing $SE_BIN/$b/$b"; done
   se_statedirs
@@ -407,6 +420,7 @@ cmd_up() {
   wait_port "$NS_SRV" "$WEB_IP" 1194
   # ssh host key
   nsx "$NS_CLI" ssh -F "$OUT/ssh/ssh_config" "$PX_IP" true >/dev/null 2>&1 || die "ssh to jump host failed"
+  trap - EXIT
   log "lab up in $((SECONDS - t0)) s; sensor interface: $SENSOR_IF in netns $NS_RTR"
 }
 
@@ -416,7 +430,15 @@ cmd_down() {
     # stop in reverse order
     tac "$PIDS" | awk '{print $1}' | awk '!s[$0]++' | while read -r n; do stop_named "$n"; done
   fi
+  # Anything still running in the lab's namespaces (a run that lost its PID
+  # file, a scenario's or a test's helper) was started by the lab: end it, by PID.
+  local ns left
   for ns in "${ALL_NS[@]}"; do
+    if [ -e "/run/netns/$ns" ]; then
+      left=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')
+      # shellcheck disable=SC2086
+      if [ -n "${left// /}" ]; then log "ending leftovers in $ns: $left"; kill_tree $left; fi
+    fi
     ip netns del "$ns" 2>/dev/null || true
     rm -rf "/etc/netns/$ns"
   done
@@ -432,8 +454,8 @@ cmd_down() {
 cmd_status() {
   ip netns list | grep -E '^se-' || echo "no lab namespaces"
   if [ -f "$PIDS" ]; then
-    while read -r n p; do
-      if kill -0 "$p" 2>/dev/null; then echo "$n $p running"; else echo "$n $p DEAD"; fi
+    while read -r n p st; do
+      if [ "$(proc_start "$p" || true)" = "$st" ]; then echo "$n $p running"; else echo "$n $p DEAD"; fi
     done <"$PIDS"
   fi
   [ -f "$OUT/delay" ] && echo "delay: $(cat "$OUT/delay") (rtt_ms jitter_ms loss_pct)"

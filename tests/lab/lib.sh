@@ -3,8 +3,14 @@
 
 LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$LAB_DIR/../.." && pwd)"
-OUT="$LAB_DIR/out"
+# Configs, keys, logs and run-time files of the daemons: outside the checkout,
+# which may sit under a directory only root can read (squid runs as "proxy",
+# dante's helpers as "nobody"); one place per machine, as the namespace names
+# are, so that a later run finds an earlier run's leftovers (LAB_OUT overrides).
+# Not under /run: sshd runs with a private tmpfs mounted over /run.
+OUT="${LAB_OUT:-/var/lib/sealert-lab}"
 PIDS="$OUT/pids"
+umask 022
 DATA="${LAB_DATA:-$REPO_DIR/testdata/lab}"   # LAB_DATA=testdata/lab2 for the second set
 
 NS_CLI=se-cli
@@ -47,15 +53,40 @@ die() { echo "[lab] ERROR: $*" >&2; exit 1; }
 
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
+# proc_start PID : the process's start time (clock ticks since boot; fails if gone).
+# A recorded PID is ours only while its start time is the one recorded.
+proc_start() {
+  local s
+  s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  s=${s##*) }
+  # shellcheck disable=SC2086
+  set -- $s
+  echo "${20}"
+}
+
 # start_bg NAME NS CMD... : start a daemon in its own session inside namespace NS,
-# record "NAME PID" in $PIDS. stdout/stderr -> $OUT/logs/NAME.log
+# record "NAME PID START" in $PIDS. stdout/stderr -> $OUT/logs/NAME.log
 start_bg() {
   local name=$1 ns=$2; shift 2
   mkdir -p "$OUT/logs"
   setsid ip netns exec "$ns" "$@" >"$OUT/logs/$name.log" 2>&1 </dev/null &
   local pid=$!
-  echo "$name $pid" >>"$PIDS"
+  echo "$name $pid $(proc_start "$pid" || echo 0)" >>"$PIDS"
   echo "$pid"
+}
+
+# kill_tree PID... : TERM the processes and their descendants, wait up to 10 s, then KILL.
+kill_tree() {
+  local all="" p q
+  for p in "$@"; do all="$all $p $(descendants "$p" | tr '\n' ' ')"; done
+  for q in $all; do kill -TERM "$q" 2>/dev/null || true; done
+  for _ in $(seq 100); do
+    local alive=0
+    for q in $all; do kill -0 "$q" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break
+    sleep 0.1
+  done
+  for q in $all; do kill -KILL "$q" 2>/dev/null || true; done
 }
 
 descendants() { # descendants PID : print PID's descendants (depth first)
@@ -64,22 +95,15 @@ descendants() { # descendants PID : print PID's descendants (depth first)
 }
 
 stop_named() { # stop_named NAME : stop all recorded processes with that name (and their children)
-  local name=$1 n p all q
+  local name=$1 n p st
   [ -f "$PIDS" ] || return 0
   local keep; keep=$(mktemp)
-  while read -r n p; do
+  while read -r n p st; do
     if [ "$n" = "$name" ]; then
-      all="$p $(descendants "$p" | tr '\n' ' ')"
-      for q in $all; do kill -TERM "$q" 2>/dev/null || true; done
-      for _ in $(seq 100); do
-        local alive=0
-        for q in $all; do kill -0 "$q" 2>/dev/null && alive=1; done
-        [ $alive = 0 ] && break
-        sleep 0.1
-      done
-      for q in $all; do kill -KILL "$q" 2>/dev/null || true; done
+      # only while it is the process recorded (not a later one with the same PID)
+      if [ -z "$st" ] || [ "$(proc_start "$p" || true)" = "$st" ]; then kill_tree "$p"; fi
     else
-      echo "$n $p" >>"$keep"
+      echo "$n $p $st" >>"$keep"
     fi
   done <"$PIDS"
   cat "$keep" >"$PIDS"; rm -f "$keep"

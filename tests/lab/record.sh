@@ -39,7 +39,7 @@ for name in "${NAMES[@]}"; do
   errf="$OUT/logs/tcpdump-$name.err"
   setsid ip netns exec "$NS_RTR" tcpdump -i "$SENSOR_IF" -s 0 -U -n -w "$pcap" >/dev/null 2>"$errf" &
   tpid=$!
-  echo "tcpdump $tpid" >>"$PIDS"
+  echo "tcpdump $tpid $(proc_start "$tpid" || echo 0)" >>"$PIDS"
   for _ in $(seq 50); do grep -q 'listening on' "$errf" 2>/dev/null && break; sleep 0.1; done
   sleep 0.5
   t0=$SECONDS
