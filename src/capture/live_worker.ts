@@ -157,12 +157,10 @@ async function run(open: OpenMessage): Promise<void> {
       }
     }
   } catch (err) {
-    error = err instanceof CaptureDeviceError
-      ? err
-      : new CaptureDeviceError(
-        `capture failed: ${err instanceof Error ? err.message : String(err)}`,
-        CAPTURE_FAULT_EXIT,
-      );
+    error = err instanceof CaptureDeviceError ? err : new CaptureDeviceError(
+      `capture failed: ${err instanceof Error ? err.message : String(err)}`,
+      CAPTURE_FAULT_EXIT,
+    );
   }
   if (writer.buffer !== null && writer.count > 0) postBatch();
   const final = readStats();

@@ -4,12 +4,12 @@
  * raw socket (libc via FFI), run inside a test's network namespace.
  *
  * ```sh
- * deno run -A tests/capture/live_faults_replay.ts <device> <file.pcap> [loops] [maxGapMs]
+ * deno run -A tests/capture/live_faults_replay.ts <device> <file.pcap> [loops] [maxGapMs] [first]
  * ```
  *
- * `loops` copies of the capture are sent one after the other; copy `i` moves
- * the client (the source address of the first TCP SYN) to the address `i`
- * above it, so every copy is a new connection. Gaps between frames follow
+ * `loops` copies of the capture are sent one after the other, numbered from
+ * `first` (default 0); copy `i` moves the client (the source address of the
+ * first TCP SYN) to the address `i` above it, so every copy is a new connection. Gaps between frames follow
  * the capture, each cut to `maxGapMs` (0: as fast as the socket takes them).
  * Prints `sent <frames>` when done. Linux only; needs CAP_NET_RAW.
  *
@@ -65,7 +65,8 @@ function moved(bytes: Uint8Array, from: number, to: number): Uint8Array {
 }
 
 function main(args: string[]): void {
-  const [device, file, loopsArg = "1", gapArg = "1000"] = args;
+  const [device, file, loopsArg = "1", gapArg = "1000", firstArg = "0"] = args;
+  const first = Number(firstArg);
   const loops = Number(loopsArg);
   const maxGapUs = Number(gapArg) * 1000;
   const frames = readPcap(Deno.readFileSync(file));
@@ -91,7 +92,7 @@ function main(args: string[]): void {
   sv.setInt32(4, ifindex, true);
   let sent = 0;
   try {
-    for (let i = 0; i < loops; i++) {
+    for (let i = first; i < first + loops; i++) {
       let prevUs = frames[0]?.us ?? 0;
       for (const frame of frames) {
         const gapUs = Math.min(Math.max(frame.us - prevUs, 0), maxGapUs);
