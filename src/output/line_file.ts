@@ -89,9 +89,23 @@ export class LineFile {
       return;
     }
     this.#file ??= this.#open();
+    const file = this.#file;
+    let off = 0;
     try {
-      writeAllSync(this.#file, bytes);
+      while (off < bytes.length) {
+        const n = file.writeSync(bytes.subarray(off));
+        if (n <= 0) throw new Error("write returned 0 bytes");
+        off += n;
+      }
     } catch (err) {
+      // Disk full mid-line: take the part written back, never leave a cut line.
+      if (off > 0) {
+        try {
+          file.truncateSync(file.statSync().size - off);
+        } catch {
+          // Cannot take it back; the error below still says the write failed.
+        }
+      }
       throw new SinkError(`Cannot write to log file "${this.path}": ${errorReason(err)}`);
     }
   }
