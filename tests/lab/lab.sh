@@ -395,7 +395,7 @@ up_failed() { # EXIT trap of cmd_up: a failed start leaves nothing running (LAB_
 cmd_up() {
   local t0=$SECONDS
   # Sweep what an earlier run left (recorded PIDs, processes in our namespaces).
-  cmd_down >/dev/null 2>&1 || true
+  SWEEP=1 cmd_down || true
   trap up_failed EXIT
   # keep created_dirs across the wipe
   local cd_keep=""; [ -f "$OUT/created_dirs" ] && cd_keep=$(cat "$OUT/created_dirs")
@@ -448,7 +448,7 @@ cmd_down() {
     done
     rm -f "$OUT/created_dirs"
   fi
-  log "lab down"
+  [ -n "${SWEEP:-}" ] || log "lab down"
 }
 
 cmd_status() {
