@@ -478,6 +478,8 @@ export interface Reproducer {
   frames?: { link: number; wire: number; sec: number; nsec: number; data: string }[];
   /** Packet target: seed of the feeding (chunk sizes, handle vs run, table sizes). */
   feedSeed?: number;
+  /** A committed regression whose fix is pending elsewhere: where and what. */
+  open?: string;
 }
 
 function b64(b: Uint8Array): string {

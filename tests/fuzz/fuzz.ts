@@ -1,6 +1,6 @@
 /**
  * `deno task fuzz`: in-process mutation fuzzer of sealert, deterministic by
- * seed. Two fuzzers run in worker threads (one per core):
+ * seed. Two fuzzers run in worker processes (one per core):
  *
  * - files: mutated capture files (pcap, pcapng, gzip) through
  *   `openCaptureFiles` → `Pipeline` → text, JSON and flow logs; a run must
@@ -9,7 +9,7 @@
  * - packets: rounds of structure-aware mutations of real lab packets through
  *   `Pipeline.run` / `handle`; nothing may escape, no invariant may break.
  *
- * Every input has a time bound (a worker stuck on one is terminated and the
+ * Every input has a time bound (a worker process stuck on one is killed and the
  * input reported as a hang) and the process a memory bound (RSS sampled).
  * A failure writes a reproducer to tests/fuzz/crashes/; replay it with
  * `deno task fuzz --replay FILE`.
@@ -56,6 +56,8 @@ export interface FuzzOptions {
   maxPackets: number;
   /** Print progress lines. */
   verbose: boolean;
+  /** V8 old-space limit of each worker process, MiB. */
+  heapMiB: number;
 }
 
 /** One failure as counted by the run. */
@@ -97,6 +99,7 @@ export interface FuzzResult {
 }
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
+const WORKER = fileURLToPath(new URL("./worker.ts", import.meta.url));
 
 /** Defaults of the full run. */
 export const DEFAULTS: FuzzOptions = {
@@ -109,10 +112,12 @@ export const DEFAULTS: FuzzOptions = {
   crashDir: `${HERE}crashes`,
   maxPackets: 1000,
   verbose: true,
+  heapMiB: 512,
 };
 
 interface Running {
-  worker: Worker;
+  child: Deno.ChildProcess;
+  finished?: boolean;
   job: WorkerJob;
   current: number; // index being run, -1 none
   started: number;
@@ -137,8 +142,10 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
   };
   const tmpRoot = Deno.makeTempDirSync({ prefix: "sealert-fuzz-" });
   let lastReport = performance.now();
+  const children = new Set<Deno.ChildProcess>();
   const sample = () => {
-    const rss = Deno.memoryUsage().rss;
+    let rss = Deno.memoryUsage().rss;
+    for (const c of children) rss += childRss(c.pid);
     if (rss > res.peakRss) res.peakRss = rss;
     return rss;
   };
@@ -178,10 +185,25 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
     new Promise<void>((resolve) => {
       const running: Running[] = [];
       const start = (job: WorkerJob): Running => {
-        const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
-        const r: Running = { worker, job, current: -1, started: 0, done: false };
-        worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
-          const m = e.data;
+        const child = new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "--allow-read",
+            "--allow-write",
+            "--allow-env",
+            `--v8-flags=--max-old-space-size=${opts.heapMiB}`,
+            WORKER,
+            JSON.stringify(job),
+          ],
+          stdin: "null",
+          stdout: "piped",
+          stderr: "inherit",
+        }).spawn();
+        const r: Running = { child, job, current: -1, started: 0, done: false };
+        children.add(child);
+        child.status.then(() => children.delete(child));
+        const onMessage = (m: WorkerMessage) => {
+          if (r.done) return;
           if (m.type === "begin") {
             r.current = m.index;
             r.started = performance.now();
@@ -192,30 +214,47 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
             if (target === "file") res.files++;
             else res.rounds++, res.packets += m.packets;
             if (m.failure) record({ target, index: m.index, failure: m.failure, repro: m.repro });
-          } else {
-            r.done = true;
-            worker.terminate();
-            check();
+          } else r.finished = true;
+        };
+        (async () => {
+          let buf = "";
+          for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+            buf += chunk;
+            let nl;
+            while ((nl = buf.indexOf("\n")) >= 0) {
+              onMessage(JSON.parse(buf.slice(0, nl)));
+              buf = buf.slice(nl + 1);
+            }
           }
-        };
-        worker.onerror = (e) => {
-          e.preventDefault();
-          record({
-            target,
-            index: r.current,
-            failure: { kind: "exception", message: `worker died: ${e.message}`, known: false },
-          });
+          const status = await child.status;
+          if (!r.done && !r.finished) {
+            record({
+              target,
+              index: r.current,
+              failure: {
+                kind: "exception",
+                message: `worker process died (exit ${status.code}${
+                  status.signal ? `, ${status.signal}` : ""
+                })`,
+                known: false,
+              },
+            });
+            // Carry on after the input it died on.
+            if (r.current >= 0 && r.current + job.step < job.to) {
+              running.push(start({ ...job, from: r.current + job.step }));
+            }
+          }
           r.done = true;
-          worker.terminate();
           check();
-        };
-        worker.postMessage(job);
+        })();
         return r;
       };
       const restartAfter = async (r: Running, failure: Failure) => {
         const index = r.current;
-        r.worker.terminate();
         r.done = true;
+        try {
+          r.child.kill("SIGKILL");
+        } catch { /* gone already */ }
         if (target === "file") res.files++;
         else res.rounds++;
         const repro = await rebuild(target, index, failure);
@@ -237,7 +276,9 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
             if (now - r.started > opts.timeLimitMs * 1.5) {
               await restartAfter(r, {
                 kind: "hang",
-                message: `no result after ${Math.round(now - r.started)} ms (worker terminated)`,
+                message: `no result after ${
+                  Math.round(now - r.started)
+                } ms (worker process killed)`,
                 known: false,
               });
             } else if (rss > opts.rssLimit) {
@@ -308,6 +349,16 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
   sample();
   res.wallSeconds = (performance.now() - t0) / 1000;
   return res;
+}
+
+/** Resident set of process `pid` in bytes (Linux /proc; 0 elsewhere or when gone). */
+function childRss(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** The end-of-run figures as text. */

@@ -1,13 +1,13 @@
 /**
- * Fuzz worker: runs the inputs `from, from + step, …` below `to` of one
- * target, telling the main thread when each begins (so that it can spot a
- * hang and terminate the worker) and what each found. Reproducers of
- * failures are written here, where the input is at hand.
+ * Fuzz worker process: runs the inputs `from, from + step, …` below `to` of
+ * one target (the job is its JSON argument), telling the parent on stdout
+ * (one JSON message a line) when each begins — so that the parent can spot
+ * a hang and kill the process (a Deno Worker stuck in a loop cannot be
+ * terminated) — and what each found. Reproducers of failures are written
+ * here, where the input is at hand.
  *
  * @module
  */
-
-/// <reference lib="deno.worker" />
 
 import {
   type Corpus,
@@ -66,11 +66,19 @@ function signature(f: Failure): string {
   return `${f.kind}:${f.message.replace(/\d+/g, "#").slice(0, 120)}`;
 }
 
+const out = new TextEncoder();
+
+function post(m: WorkerMessage): void {
+  const b = out.encode(JSON.stringify(m) + "\n");
+  let off = 0;
+  while (off < b.length) off += Deno.stdout.writeSync(b.subarray(off));
+}
+
 async function run(job: WorkerJob): Promise<void> {
   corpus ??= await loadCorpus();
   Deno.mkdirSync(job.tmpDir, { recursive: true });
   for (let i = job.from; i < job.to; i += job.step) {
-    self.postMessage({ type: "begin", index: i } satisfies WorkerMessage);
+    post({ type: "begin", index: i } satisfies WorkerMessage);
     const t0 = performance.now();
     let failure: Failure | undefined;
     let packets = 0, alerts = 0, damaged = false;
@@ -97,11 +105,11 @@ async function run(job: WorkerJob): Promise<void> {
         repro = writeReproducer(job.crashDir, packetReproducer(job.seed, i, input, failure));
       }
     }
-    self.postMessage(
+    post(
       { type: "done", index: i, packets, alerts, damaged, failure, repro } satisfies WorkerMessage,
     );
   }
-  self.postMessage({ type: "finished" } satisfies WorkerMessage);
+  post({ type: "finished" } satisfies WorkerMessage);
 }
 
 /** Reproducers: the first 3 of each signature (1 of the known class) per worker. */
@@ -112,9 +120,11 @@ function keep(f: Failure): boolean {
   return n < (f.known ? 1 : 3);
 }
 
-self.onmessage = (e: MessageEvent<WorkerJob>) => {
-  run(e.data).catch((err) => {
-    console.error(`fuzz worker: ${err?.stack ?? err}`);
-    self.close();
-  });
-};
+if (import.meta.main) {
+  try {
+    await run(JSON.parse(Deno.args[0]) as WorkerJob);
+  } catch (err) {
+    console.error(`fuzz worker: ${(err as Error)?.stack ?? err}`);
+    Deno.exit(3);
+  }
+}
