@@ -389,6 +389,13 @@ export class SoftEtherTcpDetector implements Detector {
       // alert either way.
       const due = an.deadline;
       an.timer(due);
+      // A later deadline that packet time has passed already (time jumped:
+      // a quiet link, or a capture whose clock leaps) is due now: once more
+      // at the current time, not step by step through the gap.
+      if (an.verdict === Verdict.UNDECIDED && an.deadline > due && an.deadline <= now) {
+        an.timer(now);
+        if (an.verdict === Verdict.UNDECIDED && an.deadline <= now) an.deadline = 0;
+      }
       // Still undecided: it waits again only for a later deadline (else its
       // next packet or its end decides).
       if (an.verdict === Verdict.UNDECIDED && an.deadline <= due) an.deadline = 0;
