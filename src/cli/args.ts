@@ -1,11 +1,16 @@
 /**
- * Command-line options (node:util parseArgs: JSR's @std/cli cannot be
- * reached from this project's machines).
+ * Command-line options: one validation path for every option. The command line is split by a
+ * small parser of its own (node:util parseArgs takes `--max-flows -1` for two options and its
+ * messages run over several lines; JSR's @std/cli cannot be reached from this project's
+ * machines); every value is then checked here — integers are decimal digits in a stated range,
+ * the syslog URL is parsed, no value is empty — and every mistake is one
+ * {@linkcode UsageError} (one line, exit 2).
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseSyslogTarget, SyslogTargetError } from "../output/syslog_target.ts";
+import { escapeJsonLine } from "../output/wire_text.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** Parsed options. */
@@ -54,6 +59,36 @@ export interface Options {
   progress: boolean;
 }
 
+/** Range and default of an integer option. */
+interface IntegerRange {
+  min: number;
+  max: number;
+  def: number;
+}
+
+/** Every integer option, its stated range (in --help and README "Options") and default. */
+const INTEGERS = {
+  snaplen: { min: 64, max: 262_144, def: 65_535 },
+  "buffer-size": { min: 1, max: 4096, def: 64 },
+  "max-flows": { min: 1, max: 100_000_000, def: 1_000_000 },
+  "tcp-timeout": { min: 1, max: 604_800, def: 3600 },
+  "udp-timeout": { min: 1, max: 86_400, def: 120 },
+  status: { min: 0, max: 86_400, def: 60 },
+  dedup: { min: 0, max: 604_800, def: 300 },
+} as const satisfies Record<string, IntegerRange>;
+
+type IntegerOption = keyof typeof INTEGERS;
+
+/** `1,000,000`: numbers in messages and help grouped by thousands. */
+function grouped(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+$)/g, ",");
+}
+
+/** "64–262,144" for the help text. */
+function range(name: IntegerOption): string {
+  return `${grouped(INTEGERS[name].min)}–${grouped(INTEGERS[name].max)}`;
+}
+
 /** The help text. */
 export const HELP = `Usage: sealert [options] [DEVICE-ID]
        sealert --read FILE [FILE...] [options]
@@ -67,103 +102,233 @@ Capture:
   -r, --read FILE           read a pcap/pcapng file (also .gz); repeat or list several,
                             read in order as one stream
   -f, --filter EXPR         BPF capture filter (live capture)
-  -s, --snaplen N           snapshot length (default 65535)
-      --buffer-size MIB     kernel capture buffer in MiB (default 64)
+  -s, --snaplen N           snapshot length, ${range("snaplen")} bytes (default 65535)
+      --buffer-size MIB     kernel capture buffer, ${range("buffer-size")} MiB (default 64)
       --no-promisc          do not put the interface in promiscuous mode
 Output:
   -l, --log PATH            text alert log, appended (default ./sealert.log; "-" console only,
                             "none" no file)
   -j, --json PATH           JSON Lines alert log, appended ("-" = stdout)
       --flows PATH          JSON Lines flow summaries at flow end ("-" = stdout)
-      --syslog URL          RFC 5424 syslog: udp://host:514, tcp://host:601, unix:///dev/log
-      --dedup SECONDS       JSON/syslog: suppress repeats of an alert within SECONDS (default 300)
+      --syslog URL          RFC 5424 syslog: udp://HOST[:PORT] (default port 514),
+                            tcp://HOST[:PORT] (601), unix:///PATH; PORT 1–65,535,
+                            IPv6 in brackets: udp://[2001:db8::1]:514
+      --dedup SECONDS       JSON/syslog: suppress repeats of an alert within SECONDS,
+                            ${range("dedup")} (default 300, 0 = off)
       --evidence-dir DIR    write the first packets of each alerted connection to DIR/*.pcap
   -q, --quiet               do not echo alerts on the console
-      --status SECONDS      live: status line every SECONDS on stderr (default 60, 0 = off)
+      --status SECONDS      live: status line every SECONDS on stderr, ${range("status")}
+                            (default 60, 0 = off)
       --no-progress         offline: no progress bar
 Flows:
-      --max-flows N         maximum tracked flows (default 1000000; oldest idle evicted)
-      --tcp-timeout S       idle timeout of established TCP flows (default 3600)
-      --udp-timeout S       idle timeout of UDP flows (default 120)
+      --max-flows N         maximum tracked flows, ${range("max-flows")}
+                            (default 1000000; oldest idle evicted)
+      --tcp-timeout S       idle timeout of established TCP flows, ${range("tcp-timeout")}
+                            (default 3600)
+      --udp-timeout S       idle timeout of UDP flows, ${range("udp-timeout")} (default 120)
 Other:
   -h, --help                this help
   -V, --version             print the version
 
+Numbers are whole decimal numbers (digits only). Values may follow as the next argument
+or after "=" (--max-flows=5000); no value may be empty.
 Exit codes: 0 ok, 1 input error (damaged capture file), 2 usage or environment error.
 `;
 
-function num(name: string, v: string | undefined, def: number, min: number, max: number): number {
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) {
-    throw new UsageError(`Invalid value for --${name}: "${v}" (expected ${min}–${max})`);
+/** What an option takes: nothing (a flag), one value (the last one counts) or values. */
+type Takes = "flag" | "value" | "values";
+
+/** Every option: long name → what it takes and its one-letter form. */
+const OPTIONS: ReadonlyMap<string, { takes: Takes; short?: string }> = new Map([
+  ["help", { takes: "flag", short: "h" }],
+  ["version", { takes: "flag", short: "V" }],
+  ["list", { takes: "flag", short: "D" }],
+  ["read", { takes: "values", short: "r" }],
+  ["filter", { takes: "value", short: "f" }],
+  ["snaplen", { takes: "value", short: "s" }],
+  ["buffer-size", { takes: "value" }],
+  ["no-promisc", { takes: "flag" }],
+  ["log", { takes: "value", short: "l" }],
+  ["json", { takes: "value", short: "j" }],
+  ["flows", { takes: "value" }],
+  ["syslog", { takes: "value" }],
+  ["dedup", { takes: "value" }],
+  ["evidence-dir", { takes: "value" }],
+  ["quiet", { takes: "flag", short: "q" }],
+  ["status", { takes: "value" }],
+  ["no-progress", { takes: "flag" }],
+  ["max-flows", { takes: "value" }],
+  ["tcp-timeout", { takes: "value" }],
+  ["udp-timeout", { takes: "value" }],
+]);
+
+const SHORT: ReadonlyMap<string, string> = new Map(
+  [...OPTIONS].flatMap(([long, o]) => o.short === undefined ? [] : [[o.short, long]]),
+);
+
+/** Longest piece of a user's text quoted in a message. */
+const QUOTE_MAX = 60;
+
+/**
+ * `text` in double quotes for a one-line message, escaped as a JSON string whose control
+ * characters (C0, DEL, C1), line and paragraph separators and lone surrogates are all `\uXXXX`,
+ * cut after {@linkcode QUOTE_MAX} characters.
+ */
+function quote(text: string): string {
+  const chars = [...text];
+  if (chars.length <= QUOTE_MAX) return escapeJsonLine(JSON.stringify(text));
+  return escapeJsonLine(JSON.stringify(chars.slice(0, QUOTE_MAX).join(""))).slice(0, -1) + '…"';
+}
+
+/** Options and positionals as written, before their values are checked. */
+interface Words {
+  /** Long option name → its values in order (flags: one empty string per use). */
+  values: Map<string, string[]>;
+  positionals: string[];
+}
+
+/** May `word` be taken as the value of the option before it? */
+function isValueWord(word: string): boolean {
+  // "-" is stdout / the console; "-1", "-0x10", "-.5" are meant as numbers (refused later with
+  // the option's own message). Anything else starting with "-" is an option: the value is missing.
+  return !word.startsWith("-") || word === "-" || /^-[0-9.]/.test(word);
+}
+
+/** Split `argv` into options and positionals (GNU style: `--opt V`, `--opt=V`, `-qr FILE`). */
+function splitWords(argv: readonly string[]): Words {
+  const values = new Map<string, string[]>();
+  const positionals: string[] = [];
+  const add = (name: string, value: string) => {
+    const list = values.get(name);
+    if (list === undefined) values.set(name, [value]);
+    else list.push(value);
+  };
+  let i = 0;
+  /** The value of `--name` from the next argument. */
+  const next = (name: string): string => {
+    const word = argv[i + 1];
+    if (word === undefined || !isValueWord(word)) {
+      throw new UsageError(
+        word === undefined
+          ? `--${name} needs a value`
+          : `--${name} needs a value, got the option ${quote(word)} (write --${name}=VALUE)`,
+      );
+    }
+    i++;
+    return word;
+  };
+  for (; i < argv.length; i++) {
+    const word = argv[i];
+    if (word === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (word.startsWith("--")) {
+      const eq = word.indexOf("=");
+      const name = eq < 0 ? word.slice(2) : word.slice(2, eq);
+      const option = OPTIONS.get(name);
+      if (option === undefined) throw new UsageError(`Unknown option ${quote(`--${name}`)}`);
+      if (option.takes === "flag") {
+        if (eq >= 0) {
+          throw new UsageError(`--${name} takes no value, not ${quote(word.slice(eq + 1))}`);
+        }
+        add(name, "");
+      } else add(name, eq < 0 ? next(name) : word.slice(eq + 1));
+    } else if (word.startsWith("-") && word !== "-") {
+      // -qD (flags), -r FILE, -rFILE, -qr FILE.
+      for (let j = 1; j < word.length; j++) {
+        const letter = String.fromCodePoint(word.codePointAt(j)!);
+        const name = SHORT.get(letter);
+        if (name === undefined) throw new UsageError(`Unknown option ${quote(`-${letter}`)}`);
+        if (OPTIONS.get(name)!.takes === "flag") {
+          add(name, "");
+          continue;
+        }
+        add(name, j + 1 < word.length ? word.slice(j + 1) : next(name));
+        break;
+      }
+    } else positionals.push(word);
+  }
+  return { values, positionals };
+}
+
+/** The value of an integer option: decimal digits only, within its stated range. */
+function integer(name: IntegerOption, text: string | undefined): number {
+  const { min, max, def } = INTEGERS[name];
+  if (text === undefined) return def;
+  const n = /^[0-9]+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= min && n <= max)) {
+    throw new UsageError(
+      `Invalid value for --${name}: must be a whole number from ${grouped(min)} to ${
+        grouped(max)
+      }, not ${quote(text)}`,
+    );
   }
   return n;
 }
 
-/** Parse `argv` (without the program name). Throws {@linkcode UsageError}. */
-export function parseOptions(argv: string[]): Options {
-  let parsed;
+/** A value that names something (a path, a filter, a URL): never empty. */
+function text(name: string, value: string | undefined): string | undefined {
+  if (value === "") throw new UsageError(`Invalid value for --${name}: must not be empty`);
+  return value;
+}
+
+/** The syslog URL, checked by the parser the syslog sink uses. */
+function syslogUrl(value: string | undefined): string | undefined {
+  if (text("syslog", value) === undefined) return undefined;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "V" },
-        list: { type: "boolean", short: "D" },
-        read: { type: "string", short: "r", multiple: true },
-        filter: { type: "string", short: "f" },
-        snaplen: { type: "string", short: "s" },
-        "buffer-size": { type: "string" },
-        "no-promisc": { type: "boolean" },
-        log: { type: "string", short: "l" },
-        json: { type: "string", short: "j" },
-        flows: { type: "string" },
-        syslog: { type: "string" },
-        dedup: { type: "string" },
-        "evidence-dir": { type: "string" },
-        quiet: { type: "boolean", short: "q" },
-        status: { type: "string" },
-        "no-progress": { type: "boolean" },
-        "max-flows": { type: "string" },
-        "tcp-timeout": { type: "string" },
-        "udp-timeout": { type: "string" },
-      },
-    });
+    parseSyslogTarget(value!);
   } catch (e) {
-    throw new UsageError((e as Error).message.split("\n")[0]);
+    if (!(e instanceof SyslogTargetError)) throw e;
+    throw new UsageError(`Invalid value for --syslog: ${quote(value!)}: ${e.reason}`);
   }
-  const v = parsed.values;
-  const read = v.read ?? [];
-  const positionals = parsed.positionals;
+  return value;
+}
+
+/**
+ * Parse `argv` (without the program name). Every mistake — unknown option, missing or empty
+ * value, an integer that is not decimal digits in its range, a bad syslog URL — throws one
+ * {@linkcode UsageError} with a one-line message.
+ */
+export function parseOptions(argv: readonly string[]): Options {
+  const { values, positionals } = splitWords(argv);
+  const last = (name: string): string | undefined => values.get(name)?.at(-1);
+  const has = (name: string): boolean => values.has(name);
+  for (const [name, list] of values) {
+    if (OPTIONS.get(name)!.takes !== "flag" && !(name in INTEGERS)) {
+      list.forEach((v) => text(name, v));
+    }
+  }
+  const read = [...values.get("read") ?? []];
   // `--read a.pcap b.pcap`: further positionals are more files in offline mode.
   if (read.length > 0) read.push(...positionals);
   else if (positionals.length > 1) {
-    throw new UsageError(`Too many arguments: ${positionals.join(" ")}`);
+    throw new UsageError(`Too many arguments: ${positionals.map(quote).join(" ")}`);
+  }
+  if (positionals.includes("")) {
+    throw new UsageError(read.length > 0 ? "Empty file name" : "Empty DEVICE-ID");
   }
   return {
-    help: v.help ?? false,
-    version: v.version ?? false,
-    list: v.list ?? false,
+    help: has("help"),
+    version: has("version"),
+    list: has("list"),
     read,
     device: read.length === 0 ? positionals[0] : undefined,
-    filter: v.filter,
-    log: v.log ?? "sealert.log",
-    json: v.json,
-    flows: v.flows,
-    syslog: v.syslog,
-    quiet: v.quiet ?? false,
-    snaplen: num("snaplen", v.snaplen, 65535, 64, 262144),
-    bufferMiB: num("buffer-size", v["buffer-size"], 64, 1, 4096),
-    promisc: !(v["no-promisc"] ?? false),
-    maxFlows: num("max-flows", v["max-flows"], 1_000_000, 1, 100_000_000),
-    tcpTimeout: num("tcp-timeout", v["tcp-timeout"], 3600, 1, 86400 * 7),
-    udpTimeout: num("udp-timeout", v["udp-timeout"], 120, 1, 86400),
-    statusInterval: num("status", v.status, 60, 0, 86400),
-    evidenceDir: v["evidence-dir"],
-    dedupSeconds: num("dedup", v.dedup, 300, 0, 86400 * 7),
-    progress: !(v["no-progress"] ?? false),
+    filter: last("filter"),
+    log: last("log") ?? "sealert.log",
+    json: last("json"),
+    flows: last("flows"),
+    syslog: syslogUrl(last("syslog")),
+    quiet: has("quiet"),
+    snaplen: integer("snaplen", last("snaplen")),
+    bufferMiB: integer("buffer-size", last("buffer-size")),
+    promisc: !has("no-promisc"),
+    maxFlows: integer("max-flows", last("max-flows")),
+    tcpTimeout: integer("tcp-timeout", last("tcp-timeout")),
+    udpTimeout: integer("udp-timeout", last("udp-timeout")),
+    statusInterval: integer("status", last("status")),
+    evidenceDir: last("evidence-dir"),
+    dedupSeconds: integer("dedup", last("dedup")),
+    progress: !has("no-progress"),
   };
 }
