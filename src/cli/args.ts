@@ -132,7 +132,9 @@ Other:
 
 Numbers are whole decimal numbers (digits only). Values may follow as the next argument
 or after "=" (--max-flows=5000); no value may be empty.
-Exit codes: 0 ok, 1 input error (damaged capture file), 2 usage or environment error.
+Exit codes: 0 ok, 1 damaged or unreadable capture file (the others were read), 2 usage or
+environment error (bad option, output cannot be opened, standard output closed, no libpcap),
+3 capture device went away (live), 4 alerts lost (an output could not deliver them).
 `;
 
 /** What an option takes: nothing (a flag), one value (the last one counts) or values. */
