@@ -10,7 +10,8 @@
  *   `Pipeline.run` / `handle`; nothing may escape, no invariant may break.
  *
  * Every input has a time bound (a worker process stuck on one is killed and the
- * input reported as a hang) and the process a memory bound (RSS sampled).
+ * input reported as a hang) and a memory bound (the RSS of the worker process
+ * running it, sampled).
  * A failure writes a reproducer to tests/fuzz/crashes/; replay it with
  * `deno task fuzz --replay FILE`.
  *
@@ -270,8 +271,11 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
         busy = true;
         try {
           const now = performance.now();
-          const rss = sample();
+          const total = sample(); // the figure: this process and its workers
           for (const r of [...running]) {
+            // The bound is per input: the worker process running it (this
+            // process may host other work, e.g. the test runner's other tests).
+            const rss = childRss(r.child.pid);
             if (r.done || r.current < 0) continue;
             if (now - r.started > opts.timeLimitMs * 1.5) {
               await restartAfter(r, {
@@ -298,7 +302,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
                 ((now - t0) / 1000).toFixed(0)
               } s: files ${res.files}, rounds ${res.rounds}, ` +
                 `packets ${res.packets}, crashes ${res.crashes}, hangs ${res.hangs}, known ${res.known}, ` +
-                `rss ${Math.round(rss / 2 ** 20)} MiB`,
+                `rss ${Math.round(total / 2 ** 20)} MiB`,
             );
           }
         } finally {
