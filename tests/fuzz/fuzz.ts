@@ -373,7 +373,7 @@ export function figures(r: FuzzResult): string {
     `alerts:   ${r.alerts} (emitted by the detector over all inputs)`,
     `crashes:  ${r.crashes}`,
     `hangs:    ${r.hangs}`,
-    `known:    ${r.known} (issue 10 item 2: packet times beyond a JS Date; owned elsewhere)`,
+    `known:    ${r.known} (NaN dates in a log: the packet-time class of issue 10, refused as damage since)`,
     `peak RSS: ${Math.round(r.peakRss / 2 ** 20)} MiB`,
     `wall:     ${r.wallSeconds.toFixed(1)} s`,
   ].join("\n");
