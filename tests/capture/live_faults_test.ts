@@ -133,6 +133,13 @@ interface Lab {
   replay(loops: number, first?: number, gapMs?: number): Proc;
 }
 
+/** Starts sealert with a text and a JSON log in the lab's directory. */
+async function logging(lab: Lab): Promise<{ json: string; log: string; sealert: Proc }> {
+  const json = `${lab.dir}/alerts.json`;
+  const log = `${lab.dir}/sealert.log`;
+  return { json, log, sealert: await lab.sealert(["--log", log, "--json", json]) };
+}
+
 async function withLab(fn: (lab: Lab) => Promise<void>): Promise<void> {
   if (inCi) assert.equal(privilegeProblem(), undefined, "CI must run the live fault tests");
   const n = serial++;
@@ -229,9 +236,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await withLab(async (lab) => {
-      const json = `${lab.dir}/alerts.json`;
-      const log = `${lab.dir}/sealert.log`;
-      const sealert = await lab.sealert(["--log", log, "--json", json]);
+      const { json, log, sealert } = await logging(lab);
       assert.equal(await lab.replay(3).exit(), 0);
       await waitFor("3 alerts", () => alerts(jsonLines(readText(json))).length === 3);
       await run("ip", ["-n", lab.ns, "link", "del", lab.capture]);
@@ -317,9 +322,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await withLab(async (lab) => {
-      const json = `${lab.dir}/alerts.json`;
-      const log = `${lab.dir}/sealert.log`;
-      const sealert = await lab.sealert(["--log", log, "--json", json]);
+      const { json, log, sealert } = await logging(lab);
       const pid = sealert.child.pid;
       assert.equal(await lab.replay(1, 0).exit(), 0);
       await waitFor("copy 0's alert", () => alerts(jsonLines(readText(json))).length === 1);
@@ -366,9 +369,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await withLab(async (lab) => {
-      const json = `${lab.dir}/alerts.json`;
-      const log = `${lab.dir}/sealert.log`;
-      const sealert = await lab.sealert(["--log", log, "--json", json]);
+      const { json, log, sealert } = await logging(lab);
       const burst = lab.replay(5000);
       await waitFor("the burst under way", () => readText(log).split("\n").length > 100);
       // A supervisor or an impatient operator: SIGTERM every 5 ms until it exits.
