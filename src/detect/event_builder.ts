@@ -27,7 +27,7 @@ export function buildEvent(
   ts: number,
 ): DetectionEvent {
   const v = table.ipVersion(slot);
-  const flip = an.flipped !== an.swapped;
+  const flip = an.reversed;
   const c = flip ? 1 : 0;
   table.address(slot, c, cw);
   table.address(slot, 1 - c, sw);

@@ -120,6 +120,11 @@ export class Inspection implements ConnectionHost {
     this.#stream = new TcpReassembler(this.#root, weirds, start0, start1);
   }
 
+  /** True when the flow table's roles are the wrong way round (told by content). */
+  get reversed(): boolean {
+    return this.flipped !== this.swapped;
+  }
+
   /** True once decided. */
   get decided(): boolean {
     return this.verdict !== Verdict.UNDECIDED;

@@ -23,6 +23,7 @@ import { buildEvent } from "./event_builder.ts";
 import { Fold, SessionTracker } from "./session_tracker.ts";
 import type { DetectionEvent } from "./event.ts";
 import { Stage } from "./handshake_pattern.ts";
+import { WEIGHTS } from "./confidence.ts";
 
 /** Give up on a connection that showed no SoftEther layer within this many payload bytes. */
 const MAX_INSPECT_BYTES = 64 * 1024;
@@ -46,14 +47,19 @@ const GAVE_UP = 2;
 
 const wa = new Uint32Array(4), wb = new Uint32Array(4);
 
-/** Same client address, server address and server port. */
-function sameEndpoints(table: FlowTable, a: number, b: number): boolean {
-  if (table.ipVersion(a) !== table.ipVersion(b) || table.serverPort(a) !== table.serverPort(b)) {
-    return false;
-  }
+/**
+ * Same client address, server address and server port, with each flow's
+ * roles as its inspection found them (`ra`/`rb`: the flow table's client is
+ * in fact the server, for a flow picked up mid-stream).
+ */
+function sameEndpoints(table: FlowTable, a: number, ra: boolean, b: number, rb: boolean): boolean {
+  if (table.ipVersion(a) !== table.ipVersion(b)) return false;
+  const portA = ra ? table.clientPort(a) : table.serverPort(a);
+  const portB = rb ? table.clientPort(b) : table.serverPort(b);
+  if (portA !== portB) return false;
   for (let side = 0; side < 2; side++) {
-    table.address(a, side, wa);
-    table.address(b, side, wb);
+    table.address(a, ra ? 1 - side : side, wa);
+    table.address(b, rb ? 1 - side : side, wb);
     for (let i = 0; i < 4; i++) if (wa[i] !== wb[i]) return false;
   }
   return true;
@@ -431,7 +437,7 @@ export class SoftEtherTcpDetector implements Detector {
         return;
       default:
         if (an.event !== undefined) return; // already reported
-        if (an.verdict === Verdict.ADDITIONAL) this.#boostSuspects(table, slot, now);
+        if (an.verdict === Verdict.ADDITIONAL) this.#boostSuspects(table, slot, an, now);
         this.#report(table, slot, an, now);
     }
   }
@@ -441,13 +447,13 @@ export class SoftEtherTcpDetector implements Detector {
    * connection from the same client to the same server that matched the
    * set-up but lacked evidence is now confirmed, and reported first.
    */
-  #boostSuspects(table: FlowTable, slot: number, now: number): void {
+  #boostSuspects(table: FlowTable, slot: number, an: Inspection, now: number): void {
     for (let i = 0; i < this.#pending.length; i++) {
       const other = this.#pending[i];
       const os = other.slot;
       if (!other.suspect || os < 0 || os === slot || table.flowId(os) !== other.flowId) continue;
-      if (!sameEndpoints(table, os, slot)) continue;
-      other.sessionEvidence("session_extra_connection", 0.2, now);
+      if (!sameEndpoints(table, os, other.reversed, slot, an.reversed)) continue;
+      other.sessionEvidence("session_extra_connection", WEIGHTS.sessionExtraConnection, now);
       if (other.verdict !== Verdict.UNDECIDED) {
         this.#after(table, os, other, now);
         i = -1; // the list changed

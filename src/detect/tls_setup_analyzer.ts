@@ -245,8 +245,11 @@ export class TlsSetupAnalyzer implements StreamAnalyzer, MessageSink, SetupDecid
   /** A complete application message under TLS. */
   message(dir: number, size: number, start: number, ts: number, _records: number): void {
     const m = this.#m;
-    dir ^= this.#swap;
-    if (this.#midstream && m.stage === Stage.NONE && !this.#setupStart(dir, size)) return;
+    if (this.#midstream && m.stage === Stage.NONE) {
+      // Before the set-up of a stream picked up mid-way: the watermark may
+      // show the roles reversed (it then sets the mapping used from here on).
+      if (!this.#setupStart(dir ^ this.#swap, size)) return;
+    }
     dir ^= this.#swap;
     const before = m.stage;
     if (m.message(dir, size)) {
