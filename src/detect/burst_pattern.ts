@@ -21,6 +21,7 @@ import {
   type Range,
   RPC_BIG_REPLY,
   Stage,
+  tunnelStartDelay,
 } from "./handshake_pattern.ts";
 import { SetupMatcher } from "./setup_matcher.ts";
 import { MESSAGE_GAP } from "./tls_messages.ts";
@@ -34,12 +35,6 @@ const MAX_MESSAGES = 96;
 const SSH_DECISION_WINDOW = 12;
 /** Seconds after a short reply before calling it an extra connection (not administration). */
 const SHORT_WAIT = 1.0;
-/**
- * Seconds after the inner welcome by which both sides' first tunnel bursts
- * must have shown (longer on paths with a longer round trip), as the TLS
- * path's decision delay.
- */
-const TUNNEL_START = 0.8;
 /** Tunnel messages required in each direction after the welcome. */
 const TUNNEL_MESSAGES = 1;
 
@@ -97,7 +92,7 @@ export class BurstPatternDetector {
     // Inside SSH the tunnel must start at once (an application forwarded
     // through SSH is the look-alike); TLS cut by the snaplen keeps its other
     // evidence (half-duplex connections carry one direction each).
-    this.#startDelay = label === "ssh" ? Math.max(TUNNEL_START, 1.5 * rtt) : SSH_DECISION_WINDOW;
+    this.#startDelay = label === "ssh" ? tunnelStartDelay(rtt) : SSH_DECISION_WINDOW;
   }
 
   /** `len` more in-order stream bytes of direction `dir` at `ts`. */

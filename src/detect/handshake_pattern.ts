@@ -106,6 +106,22 @@ export function advance(stage: number, dir: number, size: number): number {
   }
 }
 
+/**
+ * Seconds after the welcome (or reply) to decide when no further record came:
+ * below 1 s so that, with timers checked on packets or every 0.2 s live, the
+ * alert is out within 1 s of the welcome.
+ */
+export const DECISION_DELAY = 0.8;
+
+/**
+ * Seconds after the welcome within which both sides start the tunnel (each
+ * sends its keep-alive at once): the decision delay, stretched on paths
+ * whose round trip `rtt` (from the TCP handshake; 0 unknown) is long.
+ */
+export function tunnelStartDelay(rtt: number): number {
+  return Math.max(DECISION_DELAY, 1.5 * rtt);
+}
+
 /** A server answer this large right after a client request is an RPC reply, not tunnel traffic. */
 export const RPC_BIG_REPLY = 1700;
 

@@ -13,12 +13,14 @@ import { parseClientHello } from "../proto/tls_client_hello.ts";
 import { TlsRecordScanner } from "../proto/tls_record.ts";
 import { ALERT_THRESHOLD, WEIGHTS } from "./confidence.ts";
 import {
+  DECISION_DELAY,
   inRange,
   looksLikeAdminRpc,
   RPC_BIG_REPLY,
   SETUP_MESSAGE_MAX,
   SIZES,
   Stage,
+  tunnelStartDelay,
 } from "./handshake_pattern.ts";
 import type { Inspection, SetupDecider } from "./inspection.ts";
 import { SetupMatcher } from "./setup_matcher.ts";
@@ -26,12 +28,6 @@ import type { StreamAnalyzer } from "./stream_analyzer.ts";
 import { type MessageSink, TlsMessages } from "./tls_messages.ts";
 import { Verdict } from "./verdict.ts";
 
-/**
- * Seconds after the welcome (or reply) to decide when no further record came:
- * below 1 s so that, with timers checked on packets or every 0.2 s live, the
- * alert is out within 1 s of the welcome.
- */
-const DECISION_DELAY = 0.8;
 /** Largest TLS 1.3 ticket record of a server keeping sessions itself (stateful tickets). */
 const STATEFUL_TICKET_MAX = 120;
 /** How long (s after the set-up) a matching connection short of evidence is still watched. */
@@ -109,7 +105,7 @@ export class TlsSetupAnalyzer implements StreamAnalyzer, MessageSink, SetupDecid
   }
 
   #delay(): number {
-    return Math.max(DECISION_DELAY, 1.5 * this.#c.rtt);
+    return tunnelStartDelay(this.#c.rtt);
   }
 
   // StreamAnalyzer -----------------------------------------------------------
