@@ -236,90 +236,65 @@ export class ProtocolSniffer implements StreamAnalyzer {
   /** Build the analyzers for what direction `dir` (flow table's) showed first. */
   #choose(dir: number, k: Kind, ts: number, first: Uint8Array, at: number): void {
     const c = this.#c;
-    const free = !c.rolesKnown; // roles may still be corrected by content
     switch (k) {
       case Kind.TLS_CLIENT:
         this.#flipIf(dir, false);
         // Picked up mid-stream, the ClientHello need not be the stream's
         // first bytes: a proxy request may have gone before it.
         if (c.midstream) c.layerKnown = false;
-        {
-          const tls = this.#newTls(k, first, at);
-          this.#set(tls, tls);
-        }
+        this.#tls(k, first, at);
         return;
-      case Kind.TLS_SERVER: {
+      case Kind.TLS_SERVER:
         // The ClientHello went by: only a stream picked up after it, or a
         // server sending its hello first (not TLS as SoftEther speaks it).
         if (c.rolesKnown && dir === 0) break;
         this.#flipIf(dir, true);
         c.layerKnown = false; // a proxy request may have gone before the hello
-        {
-          const tls = this.#newTls(k, first, at);
-          this.#set(tls, tls);
-        }
+        this.#tls(k, first, at);
         return;
-      }
-      case Kind.TLS_RECORD: {
+      case Kind.TLS_RECORD:
         if (!c.midstream) break;
         c.layerKnown = false;
-        {
-          const tls = this.#newTls(k, first, at);
-          this.#set(tls, tls);
-        }
+        this.#tls(k, first, at);
         return;
-      }
       case Kind.CONNECT:
         this.#flipIf(dir, false);
-        {
-          const tls = this.#newTls(k, first, at);
-          this.#set(new HttpConnectAnalyzer(c, tls), tls);
-        }
+        this.#child = new HttpConnectAnalyzer(c, this.#tls(k, first, at));
         return;
       case Kind.HTTP_RESPONSE:
         // The CONNECT request went by before the capture started.
         if (!c.midstream) break;
         this.#flipIf(dir, true);
-        {
-          const tls = this.#newTls(k, first, at);
-          this.#set(new HttpConnectAnalyzer(c, tls, true), tls);
-        }
+        this.#child = new HttpConnectAnalyzer(c, this.#tls(k, first, at), true);
         return;
       case Kind.SOCKS4:
       case Kind.SOCKS5:
         if (c.rolesKnown && dir === 1) break;
-        {
-          const tls = this.#newTls(k, first, at);
-          this.#set(new SocksAnalyzer(c, tls, k === Kind.SOCKS4 ? 4 : 5), tls);
-        }
+        this.#child = new SocksAnalyzer(c, this.#tls(k, first, at), k === Kind.SOCKS4 ? 4 : 5);
         return;
       case Kind.SOCKS4_REPLY:
       case Kind.SOCKS5_REPLY: {
         // The request went by: the answer's sender is the server.
         this.#flipIf(dir, true);
         const v = k === Kind.SOCKS4_REPLY ? 4 : 5;
-        const tls = this.#newTls(k, first, at);
-        const a = new SocksAnalyzer(c, tls, v);
+        const a = new SocksAnalyzer(c, this.#tls(k, first, at), v);
+        this.#child = a;
         a.missedRequest(v === 5 ? first[at + 1] : -1, ts);
-        this.#set(a, tls);
         return;
       }
       case Kind.SSH_PACKET:
       case Kind.SSH: {
         const a = new SizePathAnalyzer(c, SSH_FRAMING, "ssh");
         c.setVariant("SSH");
-        this.#set(a, a);
-        this.#sshRoles = free;
+        this.#child = c.decider = a;
+        this.#sshRoles = !c.rolesKnown; // the roles may still be told by content
         return;
       }
       default:
         if (c.midstream) {
           // Picked up inside a record: find the next record boundary.
           c.layerKnown = false;
-          {
-            const tls = this.#newTls(k, first, at);
-            this.#set(tls, tls);
-          }
+          this.#tls(k, first, at);
           return;
         }
     }
@@ -332,19 +307,18 @@ export class ProtocolSniffer implements StreamAnalyzer {
     if (!c.rolesKnown && senderIsServer === (dir === 0)) c.flipped = true;
   }
 
-  /** The TLS leaf (made only for the layers that lead to TLS). */
-  #newTls(k: Kind, first: Uint8Array, at: number): TlsSetupAnalyzer {
-    return new TlsSetupAnalyzer(
+  /**
+   * The TLS leaf (made only for the layers that lead to TLS), which decides;
+   * it is also the tree's top analyzer until a proxy layer is put above it.
+   */
+  #tls(k: Kind, first: Uint8Array, at: number): TlsSetupAnalyzer {
+    const tls = new TlsSetupAnalyzer(
       this.#c,
       k === Kind.TLS_RECORD || k === Kind.NEED || k === Kind.NONE, // picked up mid-stream
       k === Kind.TLS_RECORD && first[at] === 20, // at a ChangeCipherSpec: the handshake's end
     );
-  }
-
-  /** `a` is the tree's top analyzer, `decider` the leaf that decides. */
-  #set(a: StreamAnalyzer, decider: TlsSetupAnalyzer | SizePathAnalyzer): void {
-    this.#child = a;
-    this.#c.decider = decider;
+    this.#child = this.#c.decider = tls;
+    return tls;
   }
 
   /**
@@ -369,8 +343,7 @@ export class ProtocolSniffer implements StreamAnalyzer {
       find(b, off, len, "-s-v00@") >= 0;
     if (client === server) return;
     this.#sshRoles = false;
-    const isServer = server;
-    if (isServer === (dir === 0)) {
+    if (server === (dir === 0)) {
       this.#c.flipped = !this.#c.flipped;
       (this.#child as SizePathAnalyzer).flip();
     }
