@@ -39,7 +39,7 @@ export const Fold = {
 type SessionEndFn = (summary: DetectionEvent) => void;
 
 /** Client and server of an event, with its kind and outcome: sessions are grouped by it. */
-function endpointKey(ev: DetectionEvent): string {
+export function endpointKey(ev: DetectionEvent): string {
   return `${ev.kind}|${ev.outcome}|${ev.client.ip}|${ev.server.ip}|${ev.server.port}`;
 }
 

@@ -20,7 +20,7 @@ import type { Detector, EmitFn } from "./detector.ts";
 import { Inspection } from "./inspection.ts";
 import { Verdict } from "./verdict.ts";
 import { buildEvent } from "./event_builder.ts";
-import { Fold, SessionTracker } from "./session_tracker.ts";
+import { endpointKey, Fold, SessionTracker } from "./session_tracker.ts";
 import type { DetectionEvent } from "./event.ts";
 import { Stage } from "./handshake_pattern.ts";
 import { WEIGHTS } from "./confidence.ts";
@@ -347,18 +347,14 @@ export class SoftEtherTcpDetector implements Detector {
    * goes out now (before it, so it starts the session).
    */
   #adopt(ev: DetectionEvent, layerKnown: boolean): void {
+    if (!layerKnown) return;
+    const key = endpointKey(ev);
     for (let i = 0; i < this.#waiting.length; i++) {
       const w = this.#waiting[i], x = w.ev;
-      if (
-        x.kind !== ev.kind || x.client.ip !== ev.client.ip || x.server.ip !== ev.server.ip ||
-        x.server.port !== ev.server.port
-      ) continue;
-      if (w.layerKnown && x.variant !== ev.variant) continue;
-      if (!layerKnown) continue;
+      if (endpointKey(x) !== key || (w.layerKnown && x.variant !== ev.variant)) continue;
       x.variant = ev.variant;
       if (ev.target !== undefined) x.target = { ...ev.target };
-      this.#waiting.splice(i, 1);
-      i--;
+      this.#waiting.splice(i--, 1);
       this.#session(x, false);
     }
   }
