@@ -4,7 +4,7 @@ import { openCaptureFiles } from "../../src/capture/file_source.ts";
 import { LinkType, RawPacket } from "../../src/capture/raw_packet.ts";
 import { Decoder, DecodeResult } from "../../src/decode/decoder.ts";
 import { DecodedPacket } from "../../src/decode/packet.ts";
-import { type WeirdName, Weirds } from "../../src/decode/weirds.ts";
+import { Weirds } from "../../src/decode/weirds.ts";
 import { Defragmenter, type DefragOptions } from "../../src/flow/defrag.ts";
 import { concat } from "../helpers/bytes.ts";
 import {
@@ -133,24 +133,6 @@ function shuffle<T>(a: T[], seed: number): T[] {
   }
   return out;
 }
-
-Deno.test("defrag: weird names are registered", () => {
-  const names: WeirdName[] = [
-    "ip_frag_overlap",
-    "ip_frag_overlap_conflict",
-    "ip_frag_too_large",
-    "ip_frag_timeout",
-    "ip_frag_evicted",
-    "ip_frag_bad_length",
-    "ip_frag_inconsistent_end",
-    "ip_frag_snaplen_cut",
-  ];
-  for (const n of names) {
-    const w = new Weirds();
-    w.add(n);
-    assert.deepEqual(w.toObject(), { [n]: 1 }, n);
-  }
-});
 
 Deno.test("defrag: IPv4 in order, the frame rebuilt and decoded", () => {
   const h = new Harness();
