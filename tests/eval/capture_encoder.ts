@@ -23,6 +23,7 @@ import {
   type VlanTag,
 } from "./capture_packets.ts";
 import type { SeededRandom } from "./seeded_random.ts";
+import { concat } from "../helpers/bytes.ts";
 
 /** Link-layer encapsulation of the output. */
 export type Encapsulation = "ethernet" | "vlan" | "qinq" | "sll" | "sll2";
@@ -130,18 +131,6 @@ function ipv6Header(ip: IpInfo, nh: number, payloadLen: number): Uint8Array {
   return h;
 }
 
-function join(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 /** Turns packets into link-layer frames according to {@linkcode EncodeOptions}. */
 export class FrameEncoder {
   readonly #opts: EncodeOptions;
@@ -193,14 +182,14 @@ export class FrameEncoder {
       const more = o + size < l4.length;
       if (p.ip.version === 4) {
         const field = (more ? 0x2000 : 0) | (o / 8);
-        packets.push(join([ipv4Header(p.ip, 6, data.length, id, field), data]));
+        packets.push(concat(ipv4Header(p.ip, 6, data.length, id, field), data));
       } else {
         const fh = new Uint8Array(8);
         const dv = new DataView(fh.buffer);
         fh[0] = 6;
         dv.setUint16(2, (o / 8) << 3 | (more ? 1 : 0));
         dv.setUint32(4, id >>> 0);
-        packets.push(join([ipv6Header(p.ip, 44, 8 + data.length), fh, data]));
+        packets.push(concat(ipv6Header(p.ip, 44, 8 + data.length), fh, data));
       }
     }
     if (this.#opts.fragmentReverse) packets.reverse();
@@ -210,9 +199,9 @@ export class FrameEncoder {
   /** An unfragmented IP packet (IPv4: the original identification and DF bit). */
   #whole(ip: IpInfo, proto: number, l4: Uint8Array): Uint8Array {
     if (ip.version === 4) {
-      return join([ipv4Header(ip, proto, l4.length, ip.id, ip.df ? 0x4000 : 0), l4]);
+      return concat(ipv4Header(ip, proto, l4.length, ip.id, ip.df ? 0x4000 : 0), l4);
     }
-    return join([ipv6Header(ip, proto, l4.length), l4]);
+    return concat(ipv6Header(ip, proto, l4.length), l4);
   }
 
   /** A fresh identification for a fragmented datagram from `ip.src` to `ip.dst`. */
@@ -232,7 +221,7 @@ export class FrameEncoder {
       h.set(p.link.srcMac, 6);
       h[14] = etherType >> 8;
       h[15] = etherType & 255;
-      return join([h, l3]);
+      return concat(h, l3);
     }
     if (enc === "sll2") {
       const h = new Uint8Array(20);
@@ -242,7 +231,7 @@ export class FrameEncoder {
       h[9] = 1; // ARPHRD_ETHER
       h[11] = 6;
       h.set(p.link.srcMac, 12);
-      return join([h, l3]);
+      return concat(h, l3);
     }
     let tags: readonly VlanTag[] = p.link.tags;
     if (enc === "vlan") tags = [{ tpid: 0x8100, tci: this.#vlanIds[0] }, ...tags];

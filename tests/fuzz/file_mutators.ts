@@ -14,7 +14,8 @@
 
 import { gzipSync } from "node:zlib";
 import type { Frame } from "./packet_mutators.ts";
-import { cat, interesting, mutateBytes, type Rng } from "./rng.ts";
+import { interesting, mutateBytes, type Rng } from "./rng.ts";
+import { concat } from "../helpers/bytes.ts";
 
 /** One piece of a file with what it is. */
 interface Chunk {
@@ -118,7 +119,7 @@ function idb(
   if (tsresol !== undefined) opts.push(option(9, new Uint8Array([tsresol]), le));
   if (tsoffset !== 0) opts.push(option(14, u64(tsoffset, le), le));
   opts.push(new Uint8Array(4)); // opt_endofopt
-  return block(1, cat(fixed, ...opts), le);
+  return block(1, concat(fixed, ...opts), le);
 }
 
 function pcapngChunks(frames: Frame[], lay: SeedLayout): Chunk[] {
@@ -295,7 +296,7 @@ function mutateChunk(rng: Rng, c: Chunk, log: string[]): void {
           else opts.push(option(9, rng.bytes(rng.int(0, 3)), le)); // tsresol of length 0/2/3
         }
         if (rng.chance(0.7)) opts.push(new Uint8Array(4));
-        const nb = block(1, cat(b.subarray(8, 16), ...opts), le);
+        const nb = block(1, concat(b.subarray(8, 16), ...opts), le);
         c.bytes = nb;
       } else put(b, 4, 4, get(b, 4, 4, le) + rng.pick([-4, 4, -1, 1]), le);
       log.push(`idb.f${f}`);
@@ -334,7 +335,7 @@ function foreignBlock(rng: Rng, le: boolean, log: string[]): Chunk {
       kind: "other",
       bytes: block(
         4,
-        cat(
+        concat(
           new Uint8Array([0, 1, 0, 4, 10, 0, 0, 1]),
           new TextEncoder().encode("host\0"),
           new Uint8Array(4),
@@ -373,7 +374,7 @@ function gzipMutate(rng: Rng, data: Uint8Array, log: string[]): Uint8Array {
       at += n;
     }
     if (rng.chance(0.3)) parts.splice(rng.int(0, parts.length), 0, gz(new Uint8Array(0)));
-    return cat(...parts);
+    return concat(...parts);
   }
   const z = gz(data);
   if (op === 2) { // corrupt a deflate byte
@@ -387,7 +388,7 @@ function gzipMutate(rng: Rng, data: Uint8Array, log: string[]): Uint8Array {
   }
   if (op === 4) return z.subarray(0, rng.int(0, z.length)); // cut
   if (op === 5) {
-    return cat(
+    return concat(
       z,
       rng.pick([new Uint8Array(8), rng.bytes(rng.int(1, 64)), new Uint8Array([0x1f, 0x8b])]),
     ); // trailing
@@ -396,7 +397,7 @@ function gzipMutate(rng: Rng, data: Uint8Array, log: string[]): Uint8Array {
     z[3] = rng.pick([1, 2, 4, 8, 0x10, 0x20, 0xe0, 0xff]);
     return z;
   }
-  if (op === 7) return cat(z, gz(data.subarray(0, rng.int(0, data.length)))); // member then part of it again
+  if (op === 7) return concat(z, gz(data.subarray(0, rng.int(0, data.length)))); // member then part of it again
   return z;
 }
 
@@ -423,7 +424,7 @@ export function buildFile(rng: Rng, frames: Frame[], log: string[]): Uint8Array 
       log.push(`junk#${i}`);
     } else if (op === 5) chunks.splice(i, 0, foreignBlock(rng, chunks[i].le, log));
   }
-  let data = cat(...chunks.map((c) => c.bytes));
+  let data: Uint8Array = concat(...chunks.map((c) => c.bytes));
   if (rng.chance(0.2)) data = mutateBytes(rng, data, log, 256) as Uint8Array;
   if (rng.chance(0.15)) {
     const cut = rng.int(0, data.length);

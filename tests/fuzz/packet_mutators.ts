@@ -15,7 +15,8 @@
  */
 
 import { LinkType } from "../../src/capture/raw_packet.ts";
-import { cat, getBE, interesting, mutateBytes, putBE, type Rng } from "./rng.ts";
+import { getBE, interesting, mutateBytes, putBE, type Rng } from "./rng.ts";
+import { concat } from "../helpers/bytes.ts";
 
 /** A frame as the fuzzer feeds it to the pipeline. */
 export interface Frame {
@@ -225,7 +226,7 @@ function linkHeader(p: Pkt): Uint8Array {
 
 function pad4(b: Uint8Array): Uint8Array {
   if (b.length % 4 === 0) return b;
-  return cat(b, new Uint8Array(4 - (b.length % 4)));
+  return concat(b, new Uint8Array(4 - (b.length % 4)));
 }
 
 /** IP packet bytes (header with consistent lengths, transport, payload) of the model. */
@@ -240,11 +241,11 @@ function ipBytes(p: Pkt): { bytes: Uint8Array; l4Rel: number } {
   }
   if (p.v === 4) {
     const opts = pad4(p.opts);
-    const hdr = cat(p.ip.subarray(0, 20), opts);
+    const hdr = concat(p.ip.subarray(0, 20), opts);
     hdr[0] = 0x40 | Math.min(15, hdr.length / 4);
     putBE(hdr, 2, 2, (hdr.length + l4.length + p.payload.length) & 0xffff);
     hdr[9] = p.proto;
-    return { bytes: cat(hdr, l4, p.payload), l4Rel: hdr.length };
+    return { bytes: concat(hdr, l4, p.payload), l4Rel: hdr.length };
   }
   const hdr = p.ip.slice(0, 40);
   const exts: Uint8Array[] = [];
@@ -253,17 +254,17 @@ function ipBytes(p: Pkt): { bytes: Uint8Array; l4Rel: number } {
     if (e.length > 0) e[0] = i + 1 < p.ext.length ? p.ext[i + 1].type : p.proto;
     exts.push(e);
   }
-  const ext = cat(...exts);
+  const ext = concat(...exts);
   hdr[6] = p.ext.length > 0 ? p.ext[0].type : p.proto;
   putBE(hdr, 4, 2, (ext.length + l4.length + p.payload.length) & 0xffff);
-  return { bytes: cat(hdr, ext, l4, p.payload), l4Rel: 40 + ext.length };
+  return { bytes: concat(hdr, ext, l4, p.payload), l4Rel: 40 + ext.length };
 }
 
 /** Serialises the model into a frame; returns the layout too. */
 function serialise(p: Pkt): { frame: Frame; layout: Layout } {
   const link = linkHeader(p);
   const { bytes, l4Rel } = ipBytes(p);
-  const data = cat(link, bytes);
+  const data = concat(link, bytes);
   return {
     frame: { linkType: p.link, data, wireLen: data.length, tsSec: p.tsSec, tsNsec: p.tsNsec },
     layout: {
@@ -289,11 +290,11 @@ function randomIpv4Options(rng: Rng): Uint8Array {
     }
     const len = rng.pick([0, 1, 2, 3, 4, 7, 11, 39, 40, 255, rng.int(2, 12)]);
     const body = rng.bytes(Math.max(0, Math.min(len, budget - n) - 2));
-    const o = cat(new Uint8Array([kind, len]), body);
+    const o = concat(new Uint8Array([kind, len]), body);
     parts.push(o);
     n += o.length;
   }
-  return cat(...parts);
+  return concat(...parts);
 }
 
 function randomExt(rng: Rng): Ext {
@@ -335,11 +336,11 @@ function randomTcpOptions(rng: Rng): Uint8Array {
       ? (natural[kind] ?? rng.int(2, 12))
       : rng.pick([0, 1, 2, 3, 41, 255, rng.int(0, 40)]);
     const body = rng.bytes(Math.max(0, Math.min(len, budget - n) - 2));
-    const o = cat(new Uint8Array([kind, len]), body);
+    const o = concat(new Uint8Array([kind, len]), body);
     parts.push(o);
     n += o.length;
   }
-  return cat(...parts);
+  return concat(...parts);
 }
 
 /** Offsets and widths of the length/type fields of a TLS record / ClientHello at the payload start. */
@@ -458,7 +459,7 @@ function mutateSocks(rng: Rng, b: Uint8Array, log: string[]): Uint8Array {
   }
   if (op === 1 && out[0] === 4) { // drop the NUL terminators / long user id
     log.push("socks4_user");
-    return cat(out.subarray(0, 8), ENC.encode("u".repeat(rng.pick([0, 300, 5000]))));
+    return concat(out.subarray(0, 8), ENC.encode("u".repeat(rng.pick([0, 300, 5000]))));
   }
   if (op === 2 && out[0] === 5 && out.length > 4) { // domain name length vs bytes
     out[3] = 3;
@@ -471,7 +472,7 @@ function mutateSocks(rng: Rng, b: Uint8Array, log: string[]): Uint8Array {
     return out.subarray(0, rng.int(0, out.length));
   }
   log.push("socks_extend");
-  return cat(out, rng.bytes(rng.int(1, 300)));
+  return concat(out, rng.bytes(rng.int(1, 300)));
 }
 
 function isText(b: Uint8Array): boolean {
@@ -527,7 +528,7 @@ function mutateModel(rng: Rng, p: Pkt, log: string[]): void {
       break;
     case 2:
       if (p.proto === 6 && p.l4.length >= 20) {
-        p.l4 = cat(p.l4.subarray(0, 20), randomTcpOptions(rng));
+        p.l4 = concat(p.l4.subarray(0, 20), randomTcpOptions(rng));
         log.push(`tcpopts=${p.l4.length - 20}`);
       }
       break;
@@ -668,7 +669,7 @@ function fragment(rng: Rng, p: Pkt, log: string[]): Frame[] {
       putBE(h, 2, 2, (h.length + chunk.length) & 0xffff);
       putBE(h, 4, 2, id & 0xffff);
       putBE(h, 6, 2, (more ? 0x2000 : 0) | offUnits);
-      ip = cat(h, chunk);
+      ip = concat(h, chunk);
     } else {
       const h = hdr.slice(0, 40);
       const fh = new Uint8Array(8);
@@ -677,9 +678,9 @@ function fragment(rng: Rng, p: Pkt, log: string[]): Frame[] {
       putBE(fh, 4, 4, id);
       h[6] = 44;
       putBE(h, 4, 2, (8 + chunk.length) & 0xffff);
-      ip = cat(h, fh, chunk);
+      ip = concat(h, fh, chunk);
     }
-    const data = cat(link, ip);
+    const data = concat(link, ip);
     frames.push({ linkType: p.link, data, wireLen: data.length, tsSec: p.tsSec, tsNsec: p.tsNsec });
   }
   return frames;

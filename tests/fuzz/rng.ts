@@ -7,6 +7,7 @@
  */
 
 import { SeededRandom } from "../eval/seeded_random.ts";
+import { concat } from "../helpers/bytes.ts";
 
 /** A seeded generator with the helpers the mutators use. */
 export class Rng extends SeededRandom {
@@ -99,19 +100,6 @@ export function getBE(b: Uint8Array, off: number, width: number): number {
   return v;
 }
 
-/** Concatenates byte arrays. */
-export function cat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 /** Generic byte-level mutations of `b` (a new array); names appended to `log`. */
 export function mutateBytes(rng: Rng, b: Uint8Array, log: string[], maxGrow = 4096): Uint8Array {
   let out: Uint8Array = b.slice();
@@ -146,19 +134,19 @@ export function mutateBytes(rng: Rng, b: Uint8Array, log: string[], maxGrow = 40
       }
       case 5: { // insert random bytes
         const ins = rng.bytes(rng.int(1, Math.min(maxGrow, rng.pick([4, 16, 64, 512, maxGrow]))));
-        out = cat(out.subarray(0, at), ins, out.subarray(at));
+        out = concat(out.subarray(0, at), ins, out.subarray(at));
         log.push(`insert@${at}+${ins.length}`);
         break;
       }
       case 6: { // delete a range
         const len = rng.int(1, Math.max(1, Math.min(64, out.length - at)));
-        out = cat(out.subarray(0, at), out.subarray(at + len));
+        out = concat(out.subarray(0, at), out.subarray(at + len));
         log.push(`delete@${at}-${len}`);
         break;
       }
       case 7: { // duplicate a range
         const len = rng.int(1, Math.max(1, Math.min(maxGrow, out.length - at)));
-        out = cat(out.subarray(0, at + len), out.subarray(at, at + len), out.subarray(at + len));
+        out = concat(out.subarray(0, at + len), out.subarray(at, at + len), out.subarray(at + len));
         log.push(`dup@${at}-${len}`);
         break;
       }
