@@ -33,13 +33,30 @@ export const Fold = {
   NEW: 0,
   /** Folded into an existing session: no new line. */
   FOLDED: 1,
+  /**
+   * Held: a main connection whose outer layer went by before the capture
+   * started waits for a connection of its session that shows it; the
+   * tracker starts its session later (through `onStart`).
+   */
+  HELD: 2,
 } as const;
+
+/** Receives a held connection's event when its session starts (its alert). */
+type SessionStartFn = (ev: DetectionEvent) => void;
+
+interface Held {
+  ev: DetectionEvent;
+  /** False when even the variant is a guess (a proxy request may have gone by). */
+  layerKnown: boolean;
+  /** Packet time by which it goes out as it is. */
+  due: number;
+}
 
 /** Receives the summary of a session that ended (phase "end"). */
 type SessionEndFn = (summary: DetectionEvent) => void;
 
 /** Client and server of an event, with its kind and outcome: sessions are grouped by it. */
-export function endpointKey(ev: DetectionEvent): string {
+function endpointKey(ev: DetectionEvent): string {
   return `${ev.kind}|${ev.outcome}|${ev.client.ip}|${ev.server.ip}|${ev.server.port}`;
 }
 
@@ -55,10 +72,82 @@ export class SessionTracker {
   readonly #sessions = new Map<string, Session[]>(); // by endpointKey, oldest first
   readonly #of = new WeakMap<DetectionEvent, Session>(); // connection → its session
   readonly #onEnd: SessionEndFn;
+  readonly #onStart: SessionStartFn;
+  readonly #held: Held[] = [];
+  /** Packet time the earliest held connection is due (Infinity: none). */
+  nextDue = Infinity;
 
-  /** Creates a tracker; `onEnd` gets each session's summary once it is over. */
-  constructor(onEnd: SessionEndFn = () => {}) {
+  /**
+   * Creates a tracker; `onEnd` gets each session's summary once it is
+   * over, `onStart` the alert of a held connection when its session starts.
+   */
+  constructor(onEnd: SessionEndFn = () => {}, onStart: SessionStartFn = () => {}) {
     this.#onEnd = onEnd;
+    this.#onStart = onStart;
+  }
+
+  /**
+   * A main connection picked up mid-stream, whose outer layer (a proxy
+   * before its TLS; `layerKnown` false) or proxy target went by before the
+   * capture started. If an extra connection of its session already started
+   * the session, it joins it (FOLDED, variant and target taken from it);
+   * else it is HELD until `due` for a connection that shows the layer.
+   */
+  hold(ev: DetectionEvent, layerKnown: boolean, due: number): number {
+    const list = this.#sessions.get(endpointKey(ev));
+    for (let i = (list?.length ?? 0) - 1; i >= 0; i--) {
+      const s = list![i];
+      if (!s.orphan || s.live === 0) continue;
+      s.orphan = false;
+      ev.variant = s.event.variant;
+      if (s.event.target !== undefined) ev.target = { ...s.event.target };
+      return this.connection(ev, true);
+    }
+    this.#held.push({ ev, layerKnown, due });
+    if (due < this.nextDue) this.nextDue = due;
+    return Fold.HELD;
+  }
+
+  /** Held connections due by `now` start their sessions as they are. */
+  release(now: number): void {
+    this.nextDue = Infinity;
+    for (let i = 0; i < this.#held.length; i++) {
+      const h = this.#held[i];
+      if (now < h.due) {
+        if (h.due < this.nextDue) this.nextDue = h.due;
+        continue;
+      }
+      this.#held.splice(i--, 1);
+      this.#start(h.ev);
+    }
+  }
+
+  #start(ev: DetectionEvent): void {
+    if (this.connection(ev, false) === Fold.NEW) this.#onStart(ev);
+  }
+
+  /**
+   * A connection whose outer layer is known was classified: held
+   * connections of the same client to the same server take its variant and
+   * target, and start their sessions now (before it, which may join them).
+   */
+  #adopt(ev: DetectionEvent): void {
+    const key = endpointKey(ev);
+    for (let i = 0; i < this.#held.length; i++) {
+      const h = this.#held[i], x = h.ev;
+      if (endpointKey(x) !== key || (h.layerKnown && x.variant !== ev.variant)) continue;
+      x.variant = ev.variant;
+      if (ev.target !== undefined) x.target = { ...ev.target };
+      this.#held.splice(i--, 1);
+      this.#start(x);
+    }
+    this.#dueAgain();
+  }
+
+  /** The earliest due time of what is still held. */
+  #dueAgain(): void {
+    this.nextDue = Infinity;
+    for (const h of this.#held) if (h.due < this.nextDue) this.nextDue = h.due;
   }
 
   /** Close sessions whose connections all ended more than their linger ago. */
@@ -76,18 +165,22 @@ export class SessionTracker {
     }
   }
 
-  /** End of input: summarise every session still known. */
+  /** End of input: held connections start their sessions, then every session is summarised. */
   finish(): void {
+    this.release(Infinity);
     for (const list of this.#sessions.values()) for (const s of list) this.#summary(s);
     this.#sessions.clear();
   }
 
   /**
    * A connection was classified. `additional` marks an extra connection of
-   * a session (it joins a live or recent session instead of starting one).
-   * Returns {@linkcode Fold}; for NEW the caller emits `ev`.
+   * a session (it joins a live or recent session instead of starting one);
+   * `layerKnown` (default true) says its outer layer was seen, which held
+   * connections of its session adopt. Returns {@linkcode Fold}; for NEW the
+   * caller emits `ev`.
    */
-  connection(ev: DetectionEvent, additional: boolean): number {
+  connection(ev: DetectionEvent, additional: boolean, layerKnown = true): number {
+    if (layerKnown && this.#held.length > 0) this.#adopt(ev);
     this.sweep(ev.ts);
     const key = endpointKey(ev);
     let list = this.#sessions.get(key);
@@ -118,26 +211,13 @@ export class SessionTracker {
     return Fold.NEW;
   }
 
-  /**
-   * The event of a live session of the same kind, client address and server
-   * that was started by an extra connection (its main connection unseen):
-   * a main connection picked up mid-stream belongs to it.
-   */
-  orphanOf(ev: DetectionEvent): DetectionEvent | undefined {
-    const list = this.#sessions.get(endpointKey(ev));
-    if (list === undefined) return undefined;
-    for (let i = list.length - 1; i >= 0; i--) {
-      const s = list[i];
-      if (s.orphan && s.live > 0) {
-        s.orphan = false;
-        return s.event;
-      }
-    }
-    return undefined;
-  }
-
   /** A classified connection (event `ev`) ended at `ts`. */
   ended(ev: DetectionEvent, ts: number): void {
+    const h = this.#held.findIndex((x) => x.ev === ev);
+    if (h >= 0) {
+      this.#start(this.#held.splice(h, 1)[0].ev); // its session needs it first
+      this.#dueAgain();
+    }
     const s = this.#of.get(ev);
     if (s === undefined) return;
     if (s.live > 0) s.live--;

@@ -20,7 +20,7 @@ import type { Detector, EmitFn } from "./detector.ts";
 import { Inspection } from "./inspection.ts";
 import { Verdict } from "./verdict.ts";
 import { buildEvent } from "./event_builder.ts";
-import { endpointKey, Fold, SessionTracker } from "./session_tracker.ts";
+import { Fold, SessionTracker } from "./session_tracker.ts";
 import type { DetectionEvent } from "./event.ts";
 import { Stage } from "./handshake_pattern.ts";
 import { WEIGHTS } from "./confidence.ts";
@@ -141,8 +141,6 @@ export class SoftEtherTcpDetector implements Detector {
   #qTail = 0;
   /** Inspections waiting for their decision timer. */
   readonly #pending: Inspection[] = [];
-  /** Alerts of connections picked up mid-stream, waiting for their session to show its layer. */
-  readonly #waiting: { ev: DetectionEvent; layerKnown: boolean; due: number }[] = [];
   #earliest = Infinity; // no pending deadline before this packet time
   #table: FlowTable | undefined;
   #sink = 0; // keeps the prefetch loads observable
@@ -156,7 +154,10 @@ export class SoftEtherTcpDetector implements Detector {
     this.#emit = emit;
     this.#maxAnalyzers = opts.maxAnalyzers ?? DEFAULT_MAX_ANALYZERS;
     this.#weirds = opts.weirds;
-    this.#sessions = new SessionTracker(emit);
+    this.#sessions = new SessionTracker(emit, (ev) => {
+      this.stats.alerts++; // a held connection's session started
+      emit(ev);
+    });
   }
 
   #setMark(table: FlowTable, slot: number, v: number): void {
@@ -299,11 +300,6 @@ export class SoftEtherTcpDetector implements Detector {
       an.verdict = Verdict.NOT_SOFTETHER;
     }
     this.#after(table, slot, an, table.lastSeen(slot));
-    if (an.event !== undefined && this.#waiting.length > 0) {
-      // A waiting connection that ends goes out first (its session needs it).
-      const i = this.#waiting.findIndex((w) => w.ev === an.event);
-      if (i >= 0) this.#session(this.#waiting.splice(i, 1)[0].ev, false);
-    }
     // Not dismissed by that last decision (which releases it itself): release once.
     if ((table.mark(slot) & this.#bits) === this.#inspecting) this.#release(table, slot, an);
     if (an.event !== undefined) {
@@ -327,57 +323,24 @@ export class SoftEtherTcpDetector implements Detector {
   finish(): void {
     this.#pending.length = 0;
     this.#earliest = Infinity;
-    this.#releaseWaiting(Infinity);
     this.#sessions.finish();
   }
 
-  /** Fold a classified connection into its session; emit it when it starts one. */
-  #session(ev: DetectionEvent, additional: boolean): void {
-    if (this.#sessions.connection(ev, additional) === Fold.NEW) {
+  /** Count and emit what the session tracker decided for a connection ({@linkcode Fold}). */
+  #fold(ev: DetectionEvent, fold: number): void {
+    if (fold === Fold.NEW) {
       this.stats.alerts++;
       this.#emit(ev);
-    } else {
+    } else if (fold === Fold.FOLDED) {
       this.stats.folded++;
-    }
-  }
-
-  /**
-   * A connection whose layer is known was classified: a waiting connection
-   * of the same client to the same server takes its variant and target, and
-   * goes out now (before it, so it starts the session).
-   */
-  #adopt(ev: DetectionEvent, layerKnown: boolean): void {
-    if (!layerKnown) return;
-    const key = endpointKey(ev);
-    for (let i = 0; i < this.#waiting.length; i++) {
-      const w = this.#waiting[i], x = w.ev;
-      if (endpointKey(x) !== key || (w.layerKnown && x.variant !== ev.variant)) continue;
-      x.variant = ev.variant;
-      if (ev.target !== undefined) x.target = { ...ev.target };
-      this.#waiting.splice(i--, 1);
-      this.#session(x, false);
-    }
-  }
-
-  /** Waiting connections whose time is up go out as they are. */
-  #releaseWaiting(now: number): void {
-    for (let i = 0; i < this.#waiting.length; i++) {
-      const w = this.#waiting[i];
-      if (now < w.due) {
-        if (w.due < this.#earliest) this.#earliest = w.due;
-        continue;
-      }
-      this.#waiting.splice(i, 1);
-      i--;
-      this.#session(w.ev, false);
     }
   }
 
   #timers(now: number): void {
     // Runs only once the earliest deadline has passed (not on every packet);
     // an index loop over an array: no iterator allocated.
-    this.#earliest = Infinity;
-    if (this.#waiting.length > 0) this.#releaseWaiting(now);
+    if (now >= this.#sessions.nextDue) this.#sessions.release(now);
+    this.#earliest = this.#sessions.nextDue;
     for (let i = 0; i < this.#pending.length; i++) {
       const an = this.#pending[i];
       if (now < an.deadline) {
@@ -479,23 +442,16 @@ export class SoftEtherTcpDetector implements Detector {
     an.event = ev;
     this.stats.classified++;
     const open = !an.layerKnown || (ev.variant !== "TCP" && ev.target === undefined);
-    const orphan = open && !an.additional ? this.#sessions.orphanOf(ev) : undefined;
-    if (orphan !== undefined) {
-      // Its session already showed (an extra connection seen first): join it.
-      ev.variant = orphan.variant;
-      if (orphan.target !== undefined) ev.target = { ...orphan.target };
-      this.#session(ev, true);
-    } else if (open && !an.additional && ev.outcome === "established") {
-      // Picked up mid-stream: the connection's outer layer (a proxy before
-      // TLS) or its target went by before the capture started. Another
-      // connection of the session may show it: wait a little for it.
-      // An extra connection is a TCP, TLS and set-up exchange: a few round trips.
+    if (open && !an.additional && ev.outcome === "established") {
+      // Picked up mid-stream: the outer layer (a proxy before TLS) or its
+      // target went by before the capture started; the session tracker
+      // holds it for a connection of its session that shows them — an
+      // extra connection is a TCP, TLS and set-up exchange: a few round trips.
       const due = now + LAYER_WAIT + 8 * Math.max(an.rtt, an.setupRtt);
-      this.#waiting.push({ ev, layerKnown: an.layerKnown, due });
-      if (due < this.#earliest) this.#earliest = due;
+      this.#fold(ev, this.#sessions.hold(ev, an.layerKnown, due));
+      if (this.#sessions.nextDue < this.#earliest) this.#earliest = this.#sessions.nextDue;
     } else {
-      if (this.#waiting.length > 0) this.#adopt(ev, an.layerKnown);
-      this.#session(ev, an.additional);
+      this.#fold(ev, this.#sessions.connection(ev, an.additional, an.layerKnown));
     }
     // Stop inspecting: the decision is made. The inspection stays on the
     // flow (without its buffers) so the flow's end is counted in its session.
