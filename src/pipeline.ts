@@ -9,7 +9,7 @@ import { type PacketSource, RawPacket } from "./capture/raw_packet.ts";
 import { Decoder, DecodeResult } from "./decode/decoder.ts";
 import { DecodedPacket, IpProto } from "./decode/packet.ts";
 import { Weirds } from "./decode/weirds.ts";
-import { type Detector, MARK_BITS, MAX_DETECTORS } from "./detect/detector.ts";
+import { type Detector, MARK_BYTE_BITS } from "./detect/detector.ts";
 import { Defragmenter, type DefragOptions } from "./flow/defrag.ts";
 import { flowHash, FlowTable, type FlowTableOptions, refDir, refSlot } from "./flow/flow_table.ts";
 import type { EvidenceRecorder } from "./output/evidence.ts";
@@ -56,18 +56,24 @@ export class Pipeline {
   readonly #hashes = new Int32Array(BATCH);
 
   /**
-   * Creates the pipeline around `detectors` (each gets its own bits of the
-   * flows' mark byte); `weirds` may be shared with them.
+   * Creates the pipeline around `detectors` (each gets its own `markBits` bits
+   * of the flows' mark byte); `weirds` may be shared with them.
    */
   constructor(detectors: Detector[], opts: PipelineOptions = {}, weirds: Weirds = new Weirds()) {
-    if (detectors.length > MAX_DETECTORS) {
-      throw new RangeError(`Too many detectors: ${detectors.length} (at most ${MAX_DETECTORS})`);
+    let shift = 0;
+    for (const d of detectors) {
+      d.markShift = shift;
+      shift += d.markBits;
+    }
+    if (shift > MARK_BYTE_BITS) {
+      throw new RangeError(
+        `Too many detectors: they need ${shift} mark bits (at most ${MARK_BYTE_BITS})`,
+      );
     }
     this.weirds = weirds;
     this.decoder = new Decoder(this.weirds);
     this.flows = new FlowTable(this.weirds, opts);
     this.#detectors = detectors;
-    detectors.forEach((d, i) => d.markShift = i * MARK_BITS);
     this.#evidence = opts.evidence;
     this.#defragOpts = opts.defrag;
     const after = opts.onFlowEnd;
@@ -137,8 +143,8 @@ export class Pipeline {
   }
 
   /**
-   * Count and decode one packet; returns the frame decoded for TCP and UDP
-   * (the ones with a flow), else null. An IP fragment goes to the
+   * Count and decode one packet; returns the frame decoded for TCP, UDP and
+   * ICMP (the ones with a flow), else null. An IP fragment goes to the
    * defragmenter; the fragment that completes a datagram yields the whole
    * datagram, decoded in its place (`entry`: the batch entry, whose output
    * buffer the datagram keeps until the batch is processed).
@@ -158,7 +164,10 @@ export class Pipeline {
       p.frame = this.packets;
     }
     if (r !== DecodeResult.OK) return null;
-    return p.proto === IpProto.TCP || p.proto === IpProto.UDP ? frame : null;
+    const pr = p.proto;
+    return pr === IpProto.TCP || pr === IpProto.UDP || pr === IpProto.ICMP || pr === IpProto.ICMPV6
+      ? frame
+      : null;
   }
 
   #track(raw: RawPacket, p: DecodedPacket, h: number): void {

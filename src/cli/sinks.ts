@@ -13,7 +13,7 @@ import { JsonLinesSink } from "../output/json_log.ts";
 import { MultiSink } from "../output/multi_sink.ts";
 import { SyslogSink } from "../output/syslog.ts";
 import { formatSyslogTarget } from "../output/syslog_target.ts";
-import { formatAlertLine, TextLogSink } from "../output/text_log.ts";
+import { formatAlertLine, hasLogLine, TextLogSink } from "../output/text_log.ts";
 import { errorReason, writeAllSync } from "../output/line_file.ts";
 import type { DetectionEvent } from "../detect/event.ts";
 import type { Options } from "./args.ts";
@@ -53,7 +53,7 @@ class ConsoleEcho implements AlertSink {
   }
 
   write(ev: DetectionEvent): void {
-    if (!this.#on || ev.phase === "end") return;
+    if (!this.#on || !hasLogLine(ev)) return;
     try {
       writeAllSync(Deno.stdout, encoder.encode(formatAlertLine(ev) + "\n"));
     } catch (err) {

@@ -14,7 +14,7 @@ import type { Weirds } from "./weirds.ts";
 export const DecodeResult = {
   /** Not IP, or not decodable (counted as a weird when malformed). */
   SKIP: 0,
-  /** IP packet decoded; transport fields filled for TCP and UDP. */
+  /** IP packet decoded; transport fields filled for TCP, UDP, ICMP and ICMPv6. */
   OK: 1,
   /**
    * An IP fragment (IPv4 MF or offset, IPv6 non-atomic Fragment header): the
@@ -41,6 +41,8 @@ interface DecodeCounters {
   tcp: number;
   /** UDP datagrams decoded. */
   udp: number;
+  /** ICMP and ICMPv6 messages decoded. */
+  icmp: number;
   /** IP fragments (IPv4 and IPv6) decoded, returned as {@linkcode DecodeResult.FRAGMENT}. */
   fragments: number;
   /** Frames that were not IP (ARP, LLDP, …). */
@@ -63,6 +65,7 @@ export class Decoder {
     ipv6: 0,
     tcp: 0,
     udp: 0,
+    icmp: 0,
     fragments: 0,
     nonIp: 0,
   };
@@ -94,6 +97,8 @@ export class Decoder {
     p.srcPort = 0;
     p.dstPort = 0;
     p.tcpFlags = 0;
+    p.icmpType = 0;
+    p.icmpCode = 0;
     p.payloadLen = 0;
     p.payloadCapLen = 0;
     p.fragment = false;
@@ -278,7 +283,12 @@ export class Decoder {
     return this.#transport(b, cur, capEnd, remaining);
   }
 
-  /** Decode TCP/UDP at `off`; `wireLen` = transport bytes on the wire. */
+  /**
+   * Decode TCP/UDP/ICMP/ICMPv6 at `off`; `wireLen` = transport bytes on the
+   * wire. ICMP keeps ports 0 (one flow per address pair); its payload is what
+   * follows the 8-byte header (echo/information id and sequence number, or an
+   * error's unused word).
+   */
   #transport(b: Uint8Array, off: number, capEnd: number, wireLen: number): number {
     const p = this.#cur;
     if (p.proto === IpProto.TCP) {
@@ -308,6 +318,16 @@ export class Decoder {
       p.payloadLen = ulen - 8;
       p.payloadCapLen = Math.min(capEnd - off, ulen) - 8;
       this.counters.udp++;
+      return DecodeResult.OK;
+    }
+    if (p.proto === IpProto.ICMP || p.proto === IpProto.ICMPV6) {
+      if (capEnd - off < 8 || wireLen < 8) return this.#weird("truncated_icmp_header");
+      p.icmpType = b[off];
+      p.icmpCode = b[off + 1];
+      p.payloadOffset = off + 8;
+      p.payloadLen = wireLen - 8;
+      p.payloadCapLen = Math.min(capEnd - off, wireLen) - 8;
+      this.counters.icmp++;
       return DecodeResult.OK;
     }
     p.payloadOffset = off;

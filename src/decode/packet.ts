@@ -10,7 +10,7 @@
 import { ipv4Text, ipv6Text } from "./ip_text.ts";
 
 /** IP protocol numbers sealert tracks. */
-export const IpProto = { TCP: 6, UDP: 17 } as const;
+export const IpProto = { ICMP: 1, TCP: 6, UDP: 17, ICMPV6: 58 } as const;
 
 /** TCP flag bits. */
 export const TcpFlag = {
@@ -46,6 +46,10 @@ export class DecodedPacket {
   dstPort = 0;
   /** TCP flags byte. */
   tcpFlags = 0;
+  /** ICMP / ICMPv6 type (ICMP packets only; ports are 0 and the payload follows the 8-byte header). */
+  icmpType = 0;
+  /** ICMP / ICMPv6 code (ICMP packets only). */
+  icmpCode = 0;
   /** TCP sequence number. */
   seq = 0;
   /** TCP acknowledgement number. */

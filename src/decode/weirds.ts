@@ -20,6 +20,7 @@ const WEIRD_NAMES = [
   "bad_tcp_header_length",
   "truncated_udp_header",
   "bad_udp_length",
+  "truncated_icmp_header",
   "too_many_vlan_tags",
   "tcp_retransmission",
   "tcp_out_of_order",

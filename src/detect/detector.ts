@@ -15,16 +15,16 @@ import type { DetectionEvent } from "./event.ts";
 /** Receives detection events. */
 export type EmitFn = (ev: DetectionEvent) => void;
 
-/** Bits of the flow's mark byte each detector owns. */
-export const MARK_BITS = 2;
-/** Detectors one pipeline can run (the mark byte holds their bits). */
-export const MAX_DETECTORS = 8 / MARK_BITS;
+/** Bits in a flow's mark byte, shared by the detectors of one pipeline. */
+export const MARK_BYTE_BITS = 8;
 
 /** Per-packet and per-flow hooks of a detector. */
 export interface Detector {
+  /** How many bits of the flow's mark byte this detector needs (1 or 2). */
+  readonly markBits: number;
   /**
-   * Position of this detector's {@linkcode MARK_BITS} bits in the flow's
-   * mark byte (set by the pipeline before the first packet).
+   * Position of this detector's `markBits` bits in the flow's mark byte
+   * (set by the pipeline before the first packet).
    */
   markShift: number;
   /**

@@ -22,11 +22,52 @@ export interface Target {
   port: number;
 }
 
-/** Variant names printed in the log line (`SoftEther <variant> Connection Detected`). */
-export type Variant = "TCP" | "HTTP Proxy" | "SOCKS4 Proxy" | "SOCKS5 Proxy" | "SSH";
+/**
+ * How the client reached the server, printed in the log line (`SoftEther
+ * <variant> Connection Detected`): over TCP (directly, through a proxy or an
+ * SSH forward), or VPN over ICMP / VPN over DNS. Side flows, infrastructure
+ * contacts and server faces name their transport ("UDP", "ICMP", "TCP").
+ */
+export type Variant =
+  | "TCP"
+  | "HTTP Proxy"
+  | "SOCKS4 Proxy"
+  | "SOCKS5 Proxy"
+  | "SSH"
+  | "ICMP"
+  | "DNS"
+  | "UDP";
 
-/** Kind of SoftEther connection: a VPN session, or remote administration (vpncmd / server manager). */
-type EventKind = "vpn" | "admin";
+/**
+ * Side flows of a VPN session, tied to it by address pair and time: UDP
+ * acceleration, the connect race's DNS-shaped and ICMP probes, NetBIOS name
+ * queries.
+ */
+export type SideFlowKind = "udp_accel" | "dns_probe" | "icmp_probe" | "nbns";
+
+/** Every side-flow kind, in the order the session-end record lists them. */
+export const SIDE_FLOW_KINDS: readonly SideFlowKind[] = [
+  "udp_accel",
+  "dns_probe",
+  "icmp_probe",
+  "nbns",
+];
+
+/**
+ * Kind of event: a VPN session; remote administration (vpncmd / server
+ * manager); a side flow of a session; a host's contact with SoftEther's
+ * infrastructure; a SoftEther server identified by another face.
+ */
+type EventKind = "vpn" | "admin" | SideFlowKind | "infrastructure" | "server";
+
+/** SoftEther's infrastructure services a host may contact. */
+export type InfraService = "DDNS" | "NAT-T" | "VPN Azure" | "Keep-alive";
+
+/**
+ * The face a SoftEther server was identified by: its own protocol (a
+ * session), its OpenVPN or SSTP listener, or its self-generated certificate.
+ */
+export type ServerFace = "SoftEther" | "OpenVPN" | "SSTP" | "certificate";
 
 /** Whether the session was established or only attempted (failed login, wrong hub). */
 type Outcome = "established" | "attempt";
@@ -70,4 +111,25 @@ export interface DetectionEvent {
   phase?: "end";
   /** Session length in seconds (on "end" summaries). */
   duration?: number;
+  /**
+   * Side flows: the `flow_id` of the session's alert. On a session's alert
+   * and end record: absent.
+   */
+  session?: number;
+  /** On a session's "end" summary: its side flows by kind. */
+  side_flows?: Record<SideFlowKind, number>;
+  /** Infrastructure contacts: the service contacted. */
+  service?: InfraService;
+  /**
+   * Infrastructure contacts and server faces: the host name seen on the wire
+   * (DNS question, TLS SNI, HTTP Host, certificate CN), when there was one.
+   */
+  name?: string;
+  /** Server events: the face the server was identified by. */
+  face?: ServerFace;
+  /**
+   * Packet time the session's first connection (or tunnel flow) started; for
+   * tying side flows to sessions. Not written by the sinks.
+   */
+  start?: number;
 }

@@ -53,6 +53,7 @@ export function buildEvent(
     ),
     connections: 1,
     latency: Math.max(0, ts - (an.setupTs > 0 ? an.setupTs : table.firstSeen(slot))),
+    start: table.firstSeen(slot),
   };
   if (an.target !== undefined) ev.target = an.target;
   return ev;

@@ -98,6 +98,8 @@ interface SoftEtherTcpDetectorOptions {
 
 /** Detects SoftEther VPN connections over TCP; emits one event per session. */
 export class SoftEtherTcpDetector implements Detector {
+  /** Two bits: inspecting, gave up. */
+  readonly markBits = 2;
   #shift = 0;
   #bits = 3; // this detector's bits of the mark byte
   #inspecting = INSPECTING; // INSPECTING at those bits

@@ -23,7 +23,16 @@ interface DedupOptions {
  * address and port.
  */
 function dedupKey(ev: DetectionEvent): string {
-  return [ev.kind, ev.variant, ev.outcome, ev.client.ip, ev.server.ip, ev.server.port].join("|");
+  return [
+    ev.kind,
+    ev.variant,
+    ev.outcome,
+    ev.client.ip,
+    ev.server.ip,
+    ev.server.port,
+    ev.service ?? "",
+    ev.face ?? "",
+  ].join("|");
 }
 
 /**
@@ -77,6 +86,11 @@ export class DedupSink implements AlertSink {
       // A session summary goes where its alert went: on only when the alert
       // (same flow) was passed on, not suppressed.
       if (this.#passed.delete(ev.flow_id)) this.inner.write(ev);
+      return;
+    }
+    if (ev.session !== undefined) {
+      // A side flow goes where its session's alert went.
+      if (this.#passed.has(ev.session)) this.inner.write(ev);
       return;
     }
     const key = dedupKey(ev);

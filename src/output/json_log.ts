@@ -20,9 +20,11 @@ export function round3(x: number): number {
 /**
  * The JSON object of one event (no trailing newline), with exactly these keys
  * in this order: ts, event_type, kind, variant, outcome, client, server,
- * target (only when present), invalid_utf8 (only when present), evidence,
- * confidence, flow_id, community_id, connections, latency (and duration on a
- * session-end summary, whose event_type is "softether_session_end").
+ * then when present target, session (side flows: the session's flow_id),
+ * service (infrastructure), face (server), name (a host name seen on the
+ * wire), invalid_utf8; then evidence, confidence, flow_id, community_id,
+ * connections, latency (and duration and side_flows on a session-end summary,
+ * whose event_type is "softether_session_end").
  *
  * Wire strings (`target.host`): bytes that were not valid UTF-8 are written
  * as U+FFFD each and the field's path is listed in `invalid_utf8`
@@ -39,11 +41,21 @@ export function formatJsonLine(ev: DetectionEvent): string {
     client: { ip: ev.client.ip, port: ev.client.port },
     server: { ip: ev.server.ip, port: ev.server.port },
   };
+  const invalid: string[] = [];
   if (ev.target !== undefined) {
     const host = wireText(ev.target.host);
     record.target = { host: host.text, port: ev.target.port };
-    if (host.invalidUtf8) record.invalid_utf8 = ["target.host"];
+    if (host.invalidUtf8) invalid.push("target.host");
   }
+  if (ev.session !== undefined) record.session = ev.session;
+  if (ev.service !== undefined) record.service = ev.service;
+  if (ev.face !== undefined) record.face = ev.face;
+  if (ev.name !== undefined) {
+    const name = wireText(ev.name);
+    record.name = name.text;
+    if (name.invalidUtf8) invalid.push("name");
+  }
+  if (invalid.length > 0) record.invalid_utf8 = invalid;
   record.evidence = [...ev.evidence];
   record.confidence = round3(ev.confidence);
   record.flow_id = ev.flow_id;
@@ -51,6 +63,7 @@ export function formatJsonLine(ev: DetectionEvent): string {
   record.connections = ev.connections;
   record.latency = round3(ev.latency);
   if (ev.phase === "end") record.duration = round3(ev.duration ?? 0);
+  if (ev.side_flows !== undefined) record.side_flows = { ...ev.side_flows };
   return escapeJsonLine(JSON.stringify(record));
 }
 

@@ -8,6 +8,7 @@
 import type { DetectionEvent } from "../detect/event.ts";
 import type { AlertSink } from "./sink.ts";
 import { SinkError } from "./sink.ts";
+import { hasLogLine } from "./text_log.ts";
 
 /** Several sink failures from one call, as one error whose message joins theirs with "; ". */
 class MultiSinkError extends SinkError {
@@ -66,7 +67,7 @@ export class MultiSink implements AlertSink {
   #count(sink: AlertSink, ev: DetectionEvent, e: Error): void {
     let l = this.#losses.get(sink);
     if (l === undefined) this.#losses.set(sink, l = { alerts: 0, records: 0, lastError: e });
-    if (ev.phase === "end") l.records++;
+    if (!hasLogLine(ev)) l.records++;
     else l.alerts++;
     l.lastError = e;
   }

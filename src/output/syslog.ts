@@ -11,6 +11,7 @@
 
 import type { DetectionEvent } from "../detect/event.ts";
 import type { AlertSink } from "./sink.ts";
+import { hasLogLine } from "./text_log.ts";
 import { SinkError } from "./sink.ts";
 import {
   DEFAULT_ENTERPRISE_ID,
@@ -171,7 +172,7 @@ export class SyslogSink implements AlertSink {
     if (this.#closed) {
       throw new SinkError(`Cannot send to syslog ${formatSyslogTarget(this.target)}: closed`);
     }
-    if (ev.phase === "end") return; // alerts only; session summaries go to JSON
+    if (!hasLogLine(ev)) return; // alerts only; session summaries and side flows go to JSON
     this.#transport.send(encoder.encode(this.format(ev)));
   }
 

@@ -68,6 +68,9 @@ function formatStructuredData(ev: DetectionEvent, enterpriseId: number): string 
     ["server", formatEndpoint(ev.server)],
   ];
   if (ev.target !== undefined) params.push(["target", `${ev.target.host}:${ev.target.port}`]);
+  if (ev.service !== undefined) params.push(["service", ev.service]);
+  if (ev.face !== undefined) params.push(["face", ev.face]);
+  if (ev.name !== undefined) params.push(["name", ev.name]);
   params.push(["confidence", String(round3(ev.confidence))]);
   params.push(["community_id", ev.community_id]);
   const body = params.map(([k, v]) => `${k}="${escapeSdValue(v)}"`).join(" ");

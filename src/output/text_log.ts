@@ -14,22 +14,64 @@ import type { AlertSink } from "./sink.ts";
 import { SinkError } from "./sink.ts";
 import { errorReason, LineFile, writeAllSync } from "./line_file.ts";
 import { formatAlertTime, type UtcOffset } from "./timestamp.ts";
+import { replaceControls } from "./wire_text.ts";
 
 /** Default text log path, as in SoftEther Alert 1.00. */
 const DEFAULT_TEXT_LOG = "./sealert.log";
 
-/** "ip:port", with an IPv6 address in brackets: "[2001:db8::1]:443". */
+/**
+ * "ip:port", with an IPv6 address in brackets: "[2001:db8::1]:443"; the bare
+ * address when the port is 0 (ICMP).
+ */
 export function formatEndpoint(ep: Endpoint): string {
+  if (ep.port === 0) return ep.ip;
   return ep.ip.includes(":") ? `[${ep.ip}]:${ep.port}` : `${ep.ip}:${ep.port}`;
 }
+
+/**
+ * Whether an event has a line in the text log (and syslog, console): VPN
+ * sessions, administration connections, infrastructure contacts and server
+ * faces do; session-end summaries and side flows go to JSON only (the text
+ * log keeps one line per VPN session).
+ */
+export function hasLogLine(ev: DetectionEvent): boolean {
+  if (ev.phase === "end") return false;
+  const k = ev.kind;
+  return k === "vpn" || k === "admin" || k === "infrastructure" || k === "server";
+}
+
+const SIDE_FLOW_NAMES: Record<string, string> = {
+  udp_accel: "UDP Acceleration",
+  dns_probe: "DNS Probe",
+  icmp_probe: "ICMP Probe",
+  nbns: "NetBIOS Query",
+};
 
 /**
  * The alert text without the date prefix, e.g.
  * "SoftEther TCP Connection Detected (client 10.0.0.1:1027, server 10.0.0.2:443)".
  * Admin connections read "SoftEther Admin Connection …"; failed attempts
- * read "… Connection Attempt Detected …".
+ * read "… Connection Attempt Detected …"; infrastructure contacts
+ * "SoftEther NAT-T Contact Detected (host 10.0.0.5, server 10.9.9.9:5004)";
+ * server faces "SoftEther Server Detected (server 10.0.0.2:1194, face
+ * OpenVPN, client 10.0.0.1:40000)". A host name seen on the wire is added as
+ * ", name …" with control characters replaced by "?".
  */
 export function formatAlertMessage(ev: DetectionEvent): string {
+  const name = ev.name !== undefined ? `, name ${replaceControls(ev.name)}` : "";
+  if (ev.kind === "infrastructure") {
+    return `SoftEther ${ev.service ?? "Infrastructure"} Contact Detected ` +
+      `(host ${ev.client.ip}, server ${formatEndpoint(ev.server)}${name})`;
+  }
+  if (ev.kind === "server") {
+    return `SoftEther Server Detected (server ${formatEndpoint(ev.server)}, ` +
+      `face ${ev.face ?? "SoftEther"}, client ${formatEndpoint(ev.client)}${name})`;
+  }
+  const side = SIDE_FLOW_NAMES[ev.kind];
+  if (side !== undefined) {
+    return `SoftEther ${side} Side Flow Detected (client ${formatEndpoint(ev.client)}, ` +
+      `server ${formatEndpoint(ev.server)}, session ${ev.session ?? 0})`;
+  }
   const what = ev.kind === "admin" ? "Admin" : ev.variant;
   const attempt = ev.outcome === "attempt" ? " Attempt" : "";
   return `SoftEther ${what} Connection${attempt} Detected ` +
@@ -92,7 +134,7 @@ export class TextLogSink implements AlertSink {
    * @throws {SinkError} "Cannot write to log file …" or "Cannot write to standard output …".
    */
   write(ev: DetectionEvent): void {
-    if (ev.phase === "end") return; // one line per connection: summaries go to JSON only
+    if (!hasLogLine(ev)) return; // one line per session: summaries and side flows go to JSON only
     const line = formatAlertLine(ev, this.#tz);
     this.#file.writeLine(line);
     if (!this.#echo) return;

@@ -33,6 +33,7 @@ class ArraySource implements PacketSource {
 
 /** Copies every packet's payload (by source port) at the time the detector sees it. */
 class Recorder implements Detector {
+  readonly markBits = 1;
   markShift = 0;
   readonly seen = new Map<number, Uint8Array>();
   onPacket(_t: FlowTable, _slot: number, _dir: number, p: DecodedPacket): void {
