@@ -116,6 +116,11 @@ export interface DetectionEvent {
    * and end record: absent.
    */
   session?: number;
+  /**
+   * On a session's "end" summary: IP bytes each way over all its
+   * connections (or tunnel flows).
+   */
+  bytes?: { toserver: number; toclient: number };
   /** On a session's "end" summary: its side flows by kind. */
   side_flows?: Record<SideFlowKind, number>;
   /** Infrastructure contacts: the service contacted. */

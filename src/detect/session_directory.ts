@@ -12,7 +12,7 @@
  */
 
 import { ipTextToWords } from "../decode/ip_text.ts";
-import type { DetectionEvent, SideFlowKind } from "./event.ts";
+import type { DetectionEvent, SideFlowKind, Variant } from "./event.ts";
 
 /**
  * A side flow may start this long before its session's first connection
@@ -37,6 +37,8 @@ export interface SessionEntry {
   readonly client: Uint32Array;
   /** Server address words (the VPN server: a proxy's target when it was an address). */
   readonly server: Uint32Array;
+  /** How the session reached the server. */
+  readonly variant: Variant;
   /** Packet time the session's first connection started. */
   readonly start: number;
   /** Packet time of its end record (Infinity while it lasts). */

@@ -23,7 +23,7 @@ export function round3(x: number): number {
  * then when present target, session (side flows: the session's flow_id),
  * service (infrastructure), face (server), name (a host name seen on the
  * wire), invalid_utf8; then evidence, confidence, flow_id, community_id,
- * connections, latency (and duration and side_flows on a session-end summary,
+ * connections, latency (and duration, bytes and side_flows on a session-end summary,
  * whose event_type is "softether_session_end").
  *
  * Wire strings (`target.host`): bytes that were not valid UTF-8 are written
@@ -63,6 +63,9 @@ export function formatJsonLine(ev: DetectionEvent): string {
   record.connections = ev.connections;
   record.latency = round3(ev.latency);
   if (ev.phase === "end") record.duration = round3(ev.duration ?? 0);
+  if (ev.bytes !== undefined) {
+    record.bytes = { toserver: ev.bytes.toserver, toclient: ev.bytes.toclient };
+  }
   if (ev.side_flows !== undefined) record.side_flows = { ...ev.side_flows };
   return escapeJsonLine(JSON.stringify(record));
 }
