@@ -105,6 +105,7 @@ export class SessionDirectory {
         version,
         client,
         server,
+        variant: ev.variant,
         start,
         end: Infinity,
         counts,
