@@ -7,7 +7,8 @@
  *     → decode (link, IP, TCP/UDP)
  *     → flow table (bidirectional 5-tuple, packet-time expiry)
  *     → detectors (stream engine → analyzer tree: CONNECT/SOCKS → TLS, SSH
- *       → SoftEther set-up pattern)
+ *       → SoftEther set-up pattern; UDP side flows of the sessions found)
+ *     → session directory (side flows ↔ sessions)
  *     → alert sinks (SoftEther Alert text log, JSON Lines, syslog)
  *
  * @module
@@ -20,7 +21,10 @@ import { runOffline } from "./src/cli/run_offline.ts";
 import { openSinks } from "./src/cli/sinks.ts";
 import { addStatusPart } from "./src/cli/summary.ts";
 import { BANNER, NAME, VERSION } from "./src/cli/version.ts";
+import type { DetectionEvent } from "./src/detect/event.ts";
+import { SessionDirectory } from "./src/detect/session_directory.ts";
 import { SoftEtherTcpDetector } from "./src/detect/softether_tcp_detector.ts";
+import { UdpSideFlowDetector } from "./src/detect/udp_side_flow_detector.ts";
 import { Weirds } from "./src/decode/weirds.ts";
 import { FlowLog } from "./src/output/flow_log.ts";
 import { EvidenceRecorder } from "./src/output/evidence.ts";
@@ -62,13 +66,20 @@ async function main(argv: string[]): Promise<number> {
     const evidence = opts.evidenceDir !== undefined
       ? new EvidenceRecorder(opts.evidenceDir)
       : undefined;
-    // Detectors → sinks (and evidence pcaps); flow table → detectors (and the flow log).
+    // Detectors → session directory (ties side flows to sessions, counts
+    // them in session-end records) → sinks (and evidence pcaps); flow table
+    // → detectors (and the flow log).
     const weirds = new Weirds();
-    const classifier = new SoftEtherTcpDetector((ev) => {
+    const directory = new SessionDirectory();
+    const emit = (ev: DetectionEvent) => {
+      directory.observe(ev);
       all.write(ev);
-      if (evidence !== undefined && ev.phase !== "end") evidence.write(ev);
-    }, { weirds });
-    const pipeline = new Pipeline([classifier], {
+      const session = ev.kind === "vpn" || ev.kind === "admin";
+      if (evidence !== undefined && ev.phase !== "end" && session) evidence.write(ev);
+    };
+    const classifier = new SoftEtherTcpDetector(emit, { weirds });
+    const detectors = [classifier, new UdpSideFlowDetector(emit, directory)];
+    const pipeline = new Pipeline(detectors, {
       maxFlows: opts.maxFlows,
       timeouts: { active: opts.tcpTimeout, udp: opts.udpTimeout },
       onFlowEnd: fl ? (table, slot) => fl.write(table, slot) : undefined,

@@ -120,26 +120,32 @@ export class SessionDirectory {
   }
 
   /**
-   * The session of addresses `a` and `b` (either may be the client) live at
-   * packet time `ts` (started at most {@linkcode START_SLACK} s later, ended
-   * at most {@linkcode END_GRACE} s before); the newest when several are.
-   * Allocates nothing.
+   * The session of addresses `a` and `b` (either may be the client) that a
+   * flow starting at packet time `ts` belongs to: of the sessions live then
+   * (ended at most {@linkcode END_GRACE} s before), the one that started
+   * last at or before `ts`, else the first that started at most
+   * {@linkcode START_SLACK} s after it. Allocates nothing.
    */
   find(version: number, a: Uint32Array, b: Uint32Array, ts: number): SessionEntry | undefined {
     if (this.#byPair.size === 0) return undefined;
     const bucket = this.#byPair.get(pairKey(version, a, b));
     if (bucket === undefined) return undefined;
-    let best: SessionEntry | undefined;
+    let before: SessionEntry | undefined;
+    let after: SessionEntry | undefined;
     for (let i = 0; i < bucket.length; i++) {
       const e = bucket[i];
       if (e.version !== version) continue;
       if (!((same(e.client, a) && same(e.server, b)) || (same(e.client, b) && same(e.server, a)))) {
         continue;
       }
-      if (ts < e.start - START_SLACK || ts > e.end + END_GRACE) continue;
-      if (best === undefined || e.start > best.start) best = e;
+      if (ts > e.end + END_GRACE) continue;
+      if (e.start <= ts) {
+        if (before === undefined || e.start > before.start) before = e;
+      } else if (e.start - START_SLACK <= ts) {
+        if (after === undefined || e.start < after.start) after = e;
+      }
     }
-    return best;
+    return before ?? after;
   }
 
   /** Counts a side flow of `kind` in `entry`'s session (its end record lists the counts). */
