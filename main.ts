@@ -20,11 +20,10 @@ import { listDevicesText, LiveExit, runLive } from "./src/cli/run_live.ts";
 import { runOffline } from "./src/cli/run_offline.ts";
 import { openSinks } from "./src/cli/sinks.ts";
 import { addStatusPart } from "./src/cli/summary.ts";
+import { InventoryOutputs } from "./src/cli/inventory_outputs.ts";
 import { BANNER, NAME, VERSION } from "./src/cli/version.ts";
 import type { DetectionEvent } from "./src/detect/event.ts";
-import { SessionDirectory } from "./src/detect/session_directory.ts";
-import { SoftEtherTcpDetector } from "./src/detect/softether_tcp_detector.ts";
-import { UdpSideFlowDetector } from "./src/detect/udp_side_flow_detector.ts";
+import { createDetectors } from "./src/detect/detector_set.ts";
 import { Weirds } from "./src/decode/weirds.ts";
 import { FlowLog } from "./src/output/flow_log.ts";
 import { EvidenceRecorder } from "./src/output/evidence.ts";
@@ -49,8 +48,15 @@ async function main(argv: string[]): Promise<number> {
   // first file opened), so a run that fails before reading creates no file.
   let sinks: ReturnType<typeof openSinks> | undefined;
   let flowLog: FlowLog | undefined;
+  let inventory: InventoryOutputs | undefined;
   const reported = new Set<string>();
   const start = () => {
+    // The inventory's files first: a path that cannot be written stops the
+    // run before any log file is created.
+    inventory = opts.servers !== undefined || opts.report !== undefined
+      ? new InventoryOutputs(opts)
+      : undefined;
+    const inv = inventory;
     // A write failure is printed when it first happens (once per sink and
     // reason); what each sink lost is counted and reported at the end.
     sinks = openSinks(opts, (e) => {
@@ -70,15 +76,12 @@ async function main(argv: string[]): Promise<number> {
     // them in session-end records) → sinks (and evidence pcaps); flow table
     // → detectors (and the flow log).
     const weirds = new Weirds();
-    const directory = new SessionDirectory();
-    const emit = (ev: DetectionEvent) => {
-      directory.observe(ev);
+    const { detectors, classifier } = createDetectors((ev: DetectionEvent) => {
       all.write(ev);
+      inv?.observe(ev);
       const session = ev.kind === "vpn" || ev.kind === "admin";
       if (evidence !== undefined && ev.phase !== "end" && session) evidence.write(ev);
-    };
-    const classifier = new SoftEtherTcpDetector(emit, { weirds });
-    const detectors = [classifier, new UdpSideFlowDetector(emit, directory)];
+    }, weirds);
     const pipeline = new Pipeline(detectors, {
       maxFlows: opts.maxFlows,
       timeouts: { active: opts.tcpTimeout, udp: opts.udpTimeout },
@@ -103,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
         s.all,
         () => flowLog?.reopen(),
         s.failedWrites,
+        inventory,
       );
     }
   } finally {
@@ -116,7 +120,13 @@ async function main(argv: string[]): Promise<number> {
   // error, 3 capture device went away (live), 4 alerts lost.
   const losses = sinks?.losses() ?? [];
   for (const line of losses) console.error(`sealert: ${line}`);
-  return losses.length > 0 ? LiveExit.LOG_FAULT : exitCode;
+  // The server inventory at exit (a failed write: one line, exit code 4);
+  // offline, its table follows the summary.
+  const inventoryLost = inventory !== undefined && !inventory.save();
+  if (inventory !== undefined && opts.read.length > 0 && !opts.quiet) {
+    console.error(inventory.table());
+  }
+  return losses.length > 0 || inventoryLost ? LiveExit.LOG_FAULT : exitCode;
 }
 
 try {

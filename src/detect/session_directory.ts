@@ -26,6 +26,14 @@ const START_SLACK = 1;
  * acceleration datagrams).
  */
 const END_GRACE = 30;
+/**
+ * A session through a proxy or an SSH forward whose VPN server the sensor
+ * cannot see (no address in the request) takes side flows of its client
+ * that start at most this long after its first connection (seconds): the
+ * server tells the client its address and the client's UDP acceleration may
+ * then go to it directly, outside the tunnel.
+ */
+const CLIENT_ONLY_WINDOW = 10;
 
 /** One VPN session as the side-flow detectors see it. */
 export interface SessionEntry {
@@ -43,6 +51,12 @@ export interface SessionEntry {
   readonly start: number;
   /** Packet time of its end record (Infinity while it lasts). */
   end: number;
+  /**
+   * True when the VPN server's address is unknown (proxy or SSH variant, no
+   * address in the request): `server` is then the proxy or SSH host, and
+   * the session takes side flows by client address and start time alone.
+   */
+  readonly serverUnknown: boolean;
   /** Side flows attached so far, by kind. */
   readonly counts: Record<SideFlowKind, number>;
 }
@@ -62,10 +76,25 @@ function same(a: Uint32Array, b: Uint32Array): boolean {
   return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
 }
 
+function add(map: Map<number, SessionEntry[]>, key: number, e: SessionEntry): void {
+  const bucket = map.get(key);
+  if (bucket === undefined) map.set(key, [e]);
+  else bucket.push(e);
+}
+
+function remove(map: Map<number, SessionEntry[]>, key: number, e: SessionEntry): void {
+  const bucket = map.get(key);
+  if (bucket === undefined) return;
+  const rest = bucket.filter((x) => x !== e);
+  if (rest.length === 0) map.delete(key);
+  else map.set(key, rest);
+}
+
 /** VPN sessions by address pair, for tying side flows to them. */
 export class SessionDirectory {
   readonly #byPair = new Map<number, SessionEntry[]>();
   readonly #byId = new Map<number, SessionEntry[]>();
+  readonly #byClient = new Map<number, SessionEntry[]>(); // sessions whose server is unknown
   #oldestEnd = Infinity; // earliest end among ended sessions, for expiry
 
   /**
@@ -97,9 +126,10 @@ export class SessionDirectory {
     if (version === 0) return;
     const servers = [ev.server.ip];
     if (ev.target !== undefined) servers.push(ev.target.host);
-    for (const ip of servers) {
+    const proxied = ev.variant !== "TCP" && ev.variant !== "ICMP" && ev.variant !== "DNS";
+    for (let i = 0; i < servers.length; i++) {
       const server = new Uint32Array(4);
-      if (ipTextToWords(ip, server) !== version) continue;
+      if (ipTextToWords(servers[i], server) !== version) continue;
       const entry: SessionEntry = {
         id: ev.flow_id,
         version,
@@ -109,11 +139,25 @@ export class SessionDirectory {
         start,
         end: Infinity,
         counts,
+        serverUnknown: false,
       };
-      const key = pairKey(version, client, server);
-      const bucket = this.#byPair.get(key);
-      if (bucket === undefined) this.#byPair.set(key, [entry]);
-      else bucket.push(entry);
+      add(this.#byPair, pairKey(version, client, server), entry);
+      list.push(entry);
+    }
+    if (proxied && list.length < 2) {
+      // Only the proxy's address is known: take side flows by client.
+      const entry: SessionEntry = {
+        id: ev.flow_id,
+        version,
+        client,
+        server: list[0]?.server ?? new Uint32Array(4),
+        variant: ev.variant,
+        start,
+        end: Infinity,
+        counts,
+        serverUnknown: true,
+      };
+      add(this.#byClient, wordsHash(version, client), entry);
       list.push(entry);
     }
     this.#byId.set(ev.flow_id, list);
@@ -127,25 +171,42 @@ export class SessionDirectory {
    * {@linkcode START_SLACK} s after it. Allocates nothing.
    */
   find(version: number, a: Uint32Array, b: Uint32Array, ts: number): SessionEntry | undefined {
-    if (this.#byPair.size === 0) return undefined;
+    if (this.#byId.size === 0) return undefined;
     const bucket = this.#byPair.get(pairKey(version, a, b));
-    if (bucket === undefined) return undefined;
     let before: SessionEntry | undefined;
     let after: SessionEntry | undefined;
-    for (let i = 0; i < bucket.length; i++) {
-      const e = bucket[i];
-      if (e.version !== version) continue;
-      if (!((same(e.client, a) && same(e.server, b)) || (same(e.client, b) && same(e.server, a)))) {
-        continue;
-      }
-      if (ts > e.end + END_GRACE) continue;
-      if (e.start <= ts) {
-        if (before === undefined || e.start > before.start) before = e;
-      } else if (e.start - START_SLACK <= ts) {
-        if (after === undefined || e.start < after.start) after = e;
+    if (bucket !== undefined) {
+      for (let i = 0; i < bucket.length; i++) {
+        const e = bucket[i];
+        if (e.version !== version) continue;
+        if (
+          !((same(e.client, a) && same(e.server, b)) || (same(e.client, b) && same(e.server, a)))
+        ) continue;
+        if (ts > e.end + END_GRACE) continue;
+        if (e.start <= ts) {
+          if (before === undefined || e.start > before.start) before = e;
+        } else if (e.start - START_SLACK <= ts) {
+          if (after === undefined || e.start < after.start) after = e;
+        }
       }
     }
-    return before ?? after;
+    const found = before ?? after;
+    if (found !== undefined || this.#byClient.size === 0) return found;
+    return this.#byClientOf(version, a, ts) ?? this.#byClientOf(version, b, ts);
+  }
+
+  /** A session with an unknown server whose client is `c` and that started just before `ts`. */
+  #byClientOf(version: number, c: Uint32Array, ts: number): SessionEntry | undefined {
+    const bucket = this.#byClient.get(wordsHash(version, c));
+    if (bucket === undefined) return undefined;
+    let best: SessionEntry | undefined;
+    for (let i = 0; i < bucket.length; i++) {
+      const e = bucket[i];
+      if (e.version !== version || !same(e.client, c)) continue;
+      if (ts < e.start - START_SLACK || ts > e.start + CLIENT_ONLY_WINDOW || ts > e.end) continue;
+      if (best === undefined || e.start > best.start) best = e;
+    }
+    return best;
   }
 
   /** Counts a side flow of `kind` in `entry`'s session (its end record lists the counts). */
@@ -167,12 +228,8 @@ export class SessionDirectory {
       if (end + END_GRACE < now) {
         this.#byId.delete(id);
         for (const e of list) {
-          const key = pairKey(e.version, e.client, e.server);
-          const bucket = this.#byPair.get(key);
-          if (bucket === undefined) continue;
-          const rest = bucket.filter((x) => x !== e);
-          if (rest.length === 0) this.#byPair.delete(key);
-          else this.#byPair.set(key, rest);
+          if (e.serverUnknown) remove(this.#byClient, wordsHash(e.version, e.client), e);
+          else remove(this.#byPair, pairKey(e.version, e.client, e.server), e);
         }
       } else if (end < oldest) oldest = end;
     }

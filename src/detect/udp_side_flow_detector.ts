@@ -40,21 +40,10 @@ const KEEPALIVES_EACH_WAY = 2;
 const GAPS_NEEDED = 2;
 /** A UDP flow that found no session within this many seconds of its start is left alone. */
 const SESSION_WAIT = 30;
-/** A flow without a session is looked up again at most this often (seconds of packet time). */
+/** A shaped flow without a session is looked up again at most this often (seconds of packet time). */
 const RECHECK = 0.5;
-/** Give up on a candidate that showed no acceleration shape for this long (seconds). */
-const SHAPE_WAIT = 60;
 /** NetBIOS name service port. */
 const NBNS_PORT = 137;
-
-const State = {
-  /** Not looked at yet, or no session found so far. */
-  NEW: 0,
-  /** Tied to a session: counting keep-alives. */
-  CANDIDATE: 1,
-  /** Reported, or given up: nothing more to do. */
-  DONE: 2,
-} as const;
 
 /** Counters of the detector (for the summary). */
 interface UdpSideFlowStats {
@@ -62,35 +51,37 @@ interface UdpSideFlowStats {
   udpAccel: number;
   /** NetBIOS query flows reported. */
   nbns: number;
-  /** UDP flows of a session's address pair that never showed a side-flow shape. */
-  unshaped: number;
+  /** UDP flows with the acceleration shape that no session claimed. */
+  unclaimed: number;
 }
 
 /** Detects UDP acceleration and NetBIOS side flows of known sessions. */
 export class UdpSideFlowDetector implements Detector {
-  /** One bit: the detector keeps state for this flow. */
-  readonly markBits = 1;
-  /** Position of the bit (set by the pipeline). */
+  /**
+   * No mark bits: the per-slot state is tied to the flow's number (a reused
+   * slot starts afresh), so no end-of-flow call is needed.
+   */
+  readonly markBits = 0;
+  /** Position of the (empty) bit field (set by the pipeline). */
   markShift = 0;
   /** Work counters. */
-  readonly stats: UdpSideFlowStats = { udpAccel: 0, nbns: 0, unshaped: 0 };
+  readonly stats: UdpSideFlowStats = { udpAccel: 0, nbns: 0, unclaimed: 0 };
   readonly #emit: EmitFn;
   readonly #dir: SessionDirectory;
   readonly #a = new Uint32Array(4);
   readonly #b = new Uint32Array(4);
   // Per flow slot (grown to the table's size on first use).
-  #state = new Uint8Array(0);
-  #next = new Float64Array(0); // next session look-up (NEW)
+  #fid = new Float64Array(0); // number of the flow the slot's state is about
+  #done = new Uint8Array(0); // reported, or no session claimed it in time
+  #next = new Float64Array(0); // next session look-up
   #ka = new Uint16Array(0); // keep-alives, 2 per slot (by direction)
   #lastKa = new Float64Array(0); // time of the last keep-alive, 2 per slot
   #gaps = new Uint8Array(0); // keep-alive gaps in range
   #minLen = new Uint8Array(0); // smallest and largest keep-alive payload
   #maxLen = new Uint8Array(0);
-  #since = new Float64Array(0); // candidate since
   #plain = new Uint8Array(0); // 1 while every keep-alive had the plaintext header's structure
   #cookie = new Uint32Array(0); // plaintext: first cookie, 2 per slot
   #tick = new Float64Array(0); // plaintext: last tick, 2 per slot
-  #entries: (SessionEntry | undefined)[] = [];
 
   /** Creates the detector; `emit` receives side-flow events, `directory` knows the sessions. */
   constructor(emit: EmitFn, directory: SessionDirectory) {
@@ -98,75 +89,79 @@ export class UdpSideFlowDetector implements Detector {
     this.#dir = directory;
   }
 
-  /** See {@linkcode Detector.onPacket}. */
+  /**
+   * See {@linkcode Detector.onPacket}. Keep-alive-sized datagrams of every
+   * UDP flow are counted from its first packet (a session is often alerted
+   * only after its acceleration flow began); a session is looked up once the
+   * flow has the acceleration shape, or for a NetBIOS query.
+   */
   onPacket(table: FlowTable, slot: number, dir: number, p: DecodedPacket): void {
-    if (p.proto !== IpProto.UDP || this.#dir.size === 0) return;
-    if (this.#state.length < table.maxFlows) this.#grow(table.maxFlows);
-    const st = this.#state[slot];
-    if (st === State.DONE) return;
-    if (st === State.NEW) {
-      if (p.ts < this.#next[slot]) return;
-      const first = table.firstSeen(slot);
-      if (p.ts - first > SESSION_WAIT) return this.#done(table, slot);
-      const entry = this.#dir.find(
-        table.ipVersion(slot),
-        table.address(slot, 0, this.#a),
-        table.address(slot, 1, this.#b),
-        first,
-      );
-      this.#mark(table, slot);
-      if (entry === undefined) {
-        this.#next[slot] = p.ts + RECHECK;
-        return;
-      }
-      this.#entries[slot] = entry;
-      this.#state[slot] = State.CANDIDATE;
-      this.#since[slot] = p.ts;
-    }
-    if ((p.srcPort === NBNS_PORT || p.dstPort === NBNS_PORT) && isNbnsQuery(p)) {
-      return this.#report(table, slot, p.ts, "nbns", this.#reversed(table, slot));
-    }
-    // UDP acceleration belongs to sessions over TCP; a VPN-over-DNS/ICMP
-    // session's own datagrams are its tunnel, not acceleration.
-    const v = this.#entries[slot]!.variant;
-    if (v === "DNS" || v === "ICMP") {
-      if (p.ts - this.#since[slot] > SHAPE_WAIT) this.#done(table, slot);
+    if (p.proto !== IpProto.UDP) return;
+    if (this.#done.length < table.maxFlows) this.#grow(table.maxFlows);
+    const id = table.flowId(slot);
+    if (this.#fid[slot] !== id) this.#reset(slot, id);
+    if (this.#done[slot] === 1) return;
+    const len = p.payloadLen;
+    if (len >= KEEPALIVE_MIN && len <= KEEPALIVE_MAX) this.#count(slot, dir, p);
+    if (this.#dir.size === 0) return;
+    const nbns = (p.srcPort === NBNS_PORT || p.dstPort === NBNS_PORT) && isNbnsQuery(p);
+    if (!nbns && !this.#shaped(slot)) return;
+    if (p.ts < this.#next[slot]) return;
+    const first = table.firstSeen(slot);
+    if (p.ts - first > SESSION_WAIT) {
+      this.stats.unclaimed++;
+      this.#done[slot] = 1;
       return;
     }
-    this.#count(table, slot, dir, p);
+    const entry = this.#dir.find(
+      table.ipVersion(slot),
+      table.address(slot, 0, this.#a),
+      table.address(slot, 1, this.#b),
+      first,
+    );
+    if (entry === undefined) {
+      this.#next[slot] = p.ts + RECHECK;
+      return;
+    }
+    this.#done[slot] = 1;
+    // UDP acceleration belongs to sessions over TCP; a VPN-over-DNS/ICMP
+    // session's own datagrams are its tunnel, not acceleration.
+    if (!nbns && (entry.variant === "DNS" || entry.variant === "ICMP")) return;
+    this.#report(table, slot, p.ts, nbns ? "nbns" : "udp_accel", entry);
   }
 
-  /** Keep-alive bookkeeping of a candidate flow; reports once the shape is there. */
-  #count(table: FlowTable, slot: number, dir: number, p: DecodedPacket): void {
+  /** Keep-alive bookkeeping of one keep-alive-sized datagram. */
+  #count(slot: number, dir: number, p: DecodedPacket): void {
     const len = p.payloadLen;
-    if (len >= KEEPALIVE_MIN && len <= KEEPALIVE_MAX) {
-      const i = slot * 2 + dir;
-      const last = this.#lastKa[i];
-      if (this.#ka[i] > 0) {
-        const gap = p.ts - last;
-        if (gap >= GAP_MIN && gap <= GAP_MAX && this.#gaps[slot] < 255) this.#gaps[slot]++;
-      }
-      this.#plainCheck(slot, i, p);
-      if (this.#ka[i] < 65535) this.#ka[i]++;
-      this.#lastKa[i] = p.ts;
-      if (this.#ka[slot * 2] + this.#ka[slot * 2 + 1] === 1) {
-        this.#minLen[slot] = len;
-        this.#maxLen[slot] = len;
-      } else if (len < this.#minLen[slot]) this.#minLen[slot] = len;
-      else if (len > this.#maxLen[slot]) this.#maxLen[slot] = len;
-      if (
-        this.#ka[slot * 2] >= KEEPALIVES_EACH_WAY &&
-        this.#ka[slot * 2 + 1] >= KEEPALIVES_EACH_WAY &&
-        this.#gaps[slot] >= GAPS_NEEDED &&
-        (this.#maxLen[slot] !== this.#minLen[slot] || this.#plain[slot] === 1)
-      ) {
-        return this.#report(table, slot, p.ts, "udp_accel", this.#reversed(table, slot));
-      }
+    const i = slot * 2 + dir;
+    if (this.#ka[i] > 0) {
+      const gap = p.ts - this.#lastKa[i];
+      if (gap >= GAP_MIN && gap <= GAP_MAX && this.#gaps[slot] < 255) this.#gaps[slot]++;
     }
-    if (p.ts - this.#since[slot] > SHAPE_WAIT) {
-      this.stats.unshaped++;
-      this.#done(table, slot);
-    }
+    this.#plainCheck(slot, i, p);
+    if (this.#ka[slot * 2] + this.#ka[slot * 2 + 1] === 0) {
+      this.#minLen[slot] = len;
+      this.#maxLen[slot] = len;
+    } else if (len < this.#minLen[slot]) this.#minLen[slot] = len;
+    else if (len > this.#maxLen[slot]) this.#maxLen[slot] = len;
+    if (this.#ka[i] < 65535) this.#ka[i]++;
+    this.#lastKa[i] = p.ts;
+  }
+
+  /** Whether flow `slot` has shown the acceleration shape. */
+  #shaped(slot: number): boolean {
+    return this.#ka[slot * 2] >= KEEPALIVES_EACH_WAY &&
+      this.#ka[slot * 2 + 1] >= KEEPALIVES_EACH_WAY && this.#gaps[slot] >= GAPS_NEEDED &&
+      (this.#maxLen[slot] !== this.#minLen[slot] || this.#plain[slot] === 1);
+  }
+
+  #reset(slot: number, id: number): void {
+    this.#fid[slot] = id;
+    this.#done[slot] = 0;
+    this.#next[slot] = 0;
+    this.#ka[slot * 2] = 0;
+    this.#ka[slot * 2 + 1] = 0;
+    this.#gaps[slot] = 0;
   }
 
   /**
@@ -198,12 +193,10 @@ export class UdpSideFlowDetector implements Detector {
     this.#tick[i] = tick;
   }
 
-  /** True when the flow table's client of `slot` is the session's server. */
-  #reversed(table: FlowTable, slot: number): boolean {
-    const e = this.#entries[slot]!;
-    const a = table.address(slot, 0, this.#a);
-    return a[0] === e.server[0] && a[1] === e.server[1] && a[2] === e.server[2] &&
-      a[3] === e.server[3];
+  /** True when the flow table's client of `slot` is not `entry`'s client. */
+  #reversed(table: FlowTable, slot: number, entry: SessionEntry): boolean {
+    const a = table.address(slot, 0, this.#a), c = entry.client;
+    return !(a[0] === c[0] && a[1] === c[1] && a[2] === c[2] && a[3] === c[3]);
   }
 
   #report(
@@ -211,21 +204,13 @@ export class UdpSideFlowDetector implements Detector {
     slot: number,
     ts: number,
     kind: "udp_accel" | "nbns",
-    reversed: boolean,
+    entry: SessionEntry,
   ): void {
-    // Look again: a session that started just before this flow may have
-    // been alerted only after the flow's first packet.
-    const entry = this.#dir.find(
-      table.ipVersion(slot),
-      table.address(slot, 0, this.#a),
-      table.address(slot, 1, this.#b),
-      table.firstSeen(slot),
-    ) ?? this.#entries[slot]!;
     const accel = kind === "udp_accel";
     const ev = flowEvent(table, slot, ts, {
       kind,
       variant: "UDP",
-      reversed,
+      reversed: this.#reversed(table, slot, entry),
       evidence: accel
         ? [
           "session_pair",
@@ -235,35 +220,18 @@ export class UdpSideFlowDetector implements Detector {
         ]
         : ["session_pair", "nbns_query"],
       confidence: accel ? 0.9 : 0.8,
+      latency: ts - table.firstSeen(slot),
     });
     ev.session = entry.id;
+    if (entry.serverUnknown) ev.evidence.push("session_client_only");
     this.#dir.attach(entry, kind);
     if (accel) this.stats.udpAccel++;
     else this.stats.nbns++;
-    this.#done(table, slot);
     this.#emit(ev);
   }
 
-  #mark(table: FlowTable, slot: number): void {
-    table.setMark(slot, table.mark(slot) | (1 << this.markShift));
-  }
-
-  #done(table: FlowTable, slot: number): void {
-    this.#state[slot] = State.DONE;
-    this.#entries[slot] = undefined;
-    this.#mark(table, slot);
-  }
-
-  /** See {@linkcode Detector.onFlowEnd}: the slot's state is cleared for its next flow. */
-  onFlowEnd(_table: FlowTable, slot: number, _reason: number): void {
-    if (slot >= this.#state.length) return;
-    this.#state[slot] = State.NEW;
-    this.#next[slot] = 0;
-    this.#ka[slot * 2] = 0;
-    this.#ka[slot * 2 + 1] = 0;
-    this.#gaps[slot] = 0;
-    this.#entries[slot] = undefined;
-  }
+  /** Never called: the detector marks no flow. */
+  onFlowEnd(_table: FlowTable, _slot: number, _reason: number): void {}
 
   /** Nothing is timed: flows are decided on their own packets. */
   tick(_now: number): void {}
@@ -287,22 +255,21 @@ export class UdpSideFlowDetector implements Detector {
       b.set(a);
       return b;
     };
-    this.#state = grow8(this.#state);
+    this.#fid = grow64(this.#fid);
+    this.#done = grow8(this.#done);
     this.#gaps = grow8(this.#gaps);
     this.#minLen = grow8(this.#minLen);
     this.#maxLen = grow8(this.#maxLen);
     this.#plain = grow8(this.#plain);
-    const cookie = new Uint32Array(n * 2);
-    cookie.set(this.#cookie);
-    this.#cookie = cookie;
-    this.#tick = grow64(this.#tick, 2);
     this.#next = grow64(this.#next);
-    this.#since = grow64(this.#since);
     this.#lastKa = grow64(this.#lastKa, 2);
+    this.#tick = grow64(this.#tick, 2);
     const ka = new Uint16Array(n * 2);
     ka.set(this.#ka);
     this.#ka = ka;
-    this.#entries.length = n;
+    const cookie = new Uint32Array(n * 2);
+    cookie.set(this.#cookie);
+    this.#cookie = cookie;
   }
 }
 

@@ -63,6 +63,19 @@ Deno.test("plaintext-mode UDP acceleration (no padding) is recognised by its hea
   assert.equal(accel[0].server.port, 40000);
 });
 
+Deno.test("acceleration that leaves an SSH-forwarded session goes to the real server", async () => {
+  // The sensor sees SSH to the jump host 10.77.3.2; the client's UDP
+  // acceleration goes straight to the VPN server the tunnel hides.
+  const evs = await run(["testdata/lab/ssh_forward_lanaddr.pcap"]);
+  const alert = evs.find((e) => e.kind === "vpn" && e.phase === undefined)!;
+  assert.equal(alert.variant, "SSH");
+  const accel = evs.filter((e) => e.kind === "udp_accel");
+  assert.equal(accel.length, 1);
+  assert.equal(accel[0].session, alert.flow_id);
+  assert.equal(accel[0].server.ip, "10.77.2.2");
+  assert.ok(accel[0].evidence.includes("session_client_only"));
+});
+
 Deno.test("UDP flows without a detected session are never reported", async () => {
   const evs = await run(["testdata/lab2/multi_session4.pcap"], false);
   assert.equal(evs.length, 0);
