@@ -91,7 +91,8 @@ export function summary(
   const lines = [
     `Packets:  ${p.packets} (${fmtBytes(p.wireBytes)}) in ${seconds.toFixed(2)} s` +
     (seconds > 0 ? `, ${Math.round(p.packets / seconds)} packets/s` : ""),
-    `Decoded:  ${d.ipv4} IPv4, ${d.ipv6} IPv6, ${d.tcp} TCP, ${d.udp} UDP, ${d.nonIp} non-IP`,
+    `Decoded:  ${d.ipv4} IPv4, ${d.ipv6} IPv6, ${d.tcp} TCP, ${d.udp} UDP, ${d.icmp} ICMP, ` +
+    `${d.nonIp} non-IP`,
     `Flows:    ${f.total} (${f.timedOut} timed out, ${f.evicted} evicted)`,
     `Alerts:   ${c.stats.alerts} (${c.stats.classified} SoftEther connections, ` +
     `${c.stats.folded} folded into their session)`,
