@@ -53,6 +53,10 @@ export interface Options {
   statusInterval: number;
   /** Directory for evidence pcaps of alerted sessions. */
   evidenceDir?: string;
+  /** Server inventory file (JSON Lines), rewritten whole. */
+  servers?: string;
+  /** HTML report file, rewritten whole. */
+  report?: string;
   /** Suppress repeats of one alert in the JSON/syslog sinks within this many seconds. */
   dedupSeconds: number;
   /** Print the progress bar when stderr is a terminal. */
@@ -116,6 +120,11 @@ Output:
       --dedup SECONDS       JSON/syslog: suppress repeats of an alert within SECONDS,
                             ${range("dedup")} (default 300, 0 = off)
       --evidence-dir DIR    write the first packets of each alerted connection to DIR/*.pcap
+      --servers PATH        server inventory, JSON Lines (one object per SoftEther server and
+                            per host inside contacting its infrastructure), rewritten whole:
+                            every 60 s and on SIGUSR1 (live), at exit; table on stderr
+      --report FILE         HTML report (server table, session timelines), rewritten whole
+                            at exit and on SIGUSR1 (live)
   -q, --quiet               do not echo alerts on the console
       --status SECONDS      live: status line every SECONDS on stderr, ${range("status")}
                             (default 60, 0 = off)
@@ -156,6 +165,8 @@ const OPTIONS: ReadonlyMap<string, { takes: Takes; short?: string }> = new Map([
   ["syslog", { takes: "value" }],
   ["dedup", { takes: "value" }],
   ["evidence-dir", { takes: "value" }],
+  ["servers", { takes: "value" }],
+  ["report", { takes: "value" }],
   ["quiet", { takes: "flag", short: "q" }],
   ["status", { takes: "value" }],
   ["no-progress", { takes: "flag" }],
@@ -275,6 +286,16 @@ function text(name: string, value: string | undefined): string | undefined {
   return value;
 }
 
+/** A file rewritten whole (`--servers`, `--report`): a path, not standard output. */
+function rewrittenFile(name: string, value: string | undefined): string | undefined {
+  if (value === "-") {
+    throw new UsageError(
+      `Invalid value for --${name}: must be a file path, not "-" (the file is rewritten whole)`,
+    );
+  }
+  return value;
+}
+
 /** The syslog URL, checked by the parser the syslog sink uses. */
 function syslogUrl(value: string | undefined): string | undefined {
   if (text("syslog", value) === undefined) return undefined;
@@ -330,6 +351,8 @@ export function parseOptions(argv: readonly string[]): Options {
     udpTimeout: integer("udp-timeout", last("udp-timeout")),
     statusInterval: integer("status", last("status")),
     evidenceDir: last("evidence-dir"),
+    servers: rewrittenFile("servers", last("servers")),
+    report: rewrittenFile("report", last("report")),
     dedupSeconds: integer("dedup", last("dedup")),
     progress: !has("no-progress"),
   };

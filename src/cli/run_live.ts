@@ -3,7 +3,9 @@
  * device number from the command line or ask `Device ID>`, print
  * `Starting Capture Packets at [<description>].`, capture until Ctrl-C
  * (or SIGTERM), then print a summary with the kernel's drop counters.
- * SIGHUP reopens the log files (logrotate).
+ * SIGHUP reopens the log files (logrotate). SIGUSR1 (not on Windows)
+ * prints the status line and, with `--servers` / `--report`, rewrites those
+ * files and prints the server table; they are also rewritten every 60 s.
  *
  * Faults end the run the same orderly way — the packets captured before the
  * fault are analysed, pending decisions are made, the logs flushed and the
@@ -27,6 +29,7 @@ import { CAPTURE_FAULT_EXIT } from "../../ffi/pcap_handle.ts";
 import type { Options } from "./args.ts";
 import { chooseDevice, formatDeviceList } from "./device_chooser.ts";
 import { statusLine, summary } from "./summary.ts";
+import { INVENTORY_REWRITE_SECONDS } from "./inventory_outputs.ts";
 
 /** The numbered device list (`--list`). */
 export function listDevicesText(): string {
@@ -51,6 +54,14 @@ export const LiveExit = {
   /** An alert log could not be written (disk full, I/O error): alerts were lost. */
   LOG_FAULT: 4,
 } as const;
+
+/** The server inventory's files as a live run drives them (`InventoryOutputs`). */
+interface LiveInventory {
+  /** Rewrite the files; false when one could not be written (printed). */
+  save(): boolean;
+  /** The server table for stderr. */
+  table(): string;
+}
 
 /** How often the log paths are checked for deletion, in milliseconds. */
 const LOG_CHECK_MS = 1000;
@@ -102,6 +113,9 @@ function logPaths(opts: Options): string[] {
  * @param sinkFailures Number of sink write failures so far (main.ts counts
  *   them); once it is non-zero the capture stops with
  *   {@linkcode LiveExit.LOG_FAULT}. Without it, write failures are only printed.
+ * @param inventory The server inventory's files (`--servers`, `--report`):
+ *   rewritten every {@linkcode INVENTORY_REWRITE_SECONDS} s of wall time and
+ *   on SIGUSR1 (which also prints the table); the caller writes them at exit.
  */
 export async function runLive(
   opts: Options,
@@ -110,6 +124,7 @@ export async function runLive(
   sinks: AlertSink,
   onReopen?: () => void,
   sinkFailures?: () => number,
+  inventory?: LiveInventory,
 ): Promise<number> {
   const devices = listDevices();
   const device = await chooseDevice(devices, opts.device);
@@ -167,6 +182,23 @@ export async function runLive(
       console.error(`sealert: ${(e as Error).message}`);
     }
   });
+  const status = () => {
+    const s = capture.stats();
+    return statusLine(pipeline, classifier, { dropped: s.dropped, ifDropped: s.ifDropped });
+  };
+  // SIGUSR1: a status line on demand, and the inventory now (no SIGUSR1 on Windows).
+  if (Deno.build.os !== "windows") {
+    onSignal("SIGUSR1", () => {
+      if (ended) return; // main.ts writes the inventory at exit
+      console.error(`sealert: ${status()}`);
+      if (inventory === undefined) return;
+      inventory.save();
+      console.error(inventory.table());
+    });
+  }
+  const rewrite = inventory !== undefined
+    ? setInterval(() => inventory.save(), INVENTORY_REWRITE_SECONDS * 1000)
+    : undefined;
   // Decisions that wait for time to pass (e.g. 1 s after a welcome) must not
   // wait for the next packet when the link goes quiet: advance packet time by
   // the wall clock since the last packet.
@@ -185,15 +217,8 @@ export async function runLive(
     }
     pipeline.tick(pipeline.flows.now + (now - lastWall) / 1000);
   }, 200);
-  const status = opts.statusInterval > 0
-    ? setInterval(() => {
-      const s = capture.stats();
-      console.error(
-        `sealert: ${
-          statusLine(pipeline, classifier, { dropped: s.dropped, ifDropped: s.ifDropped })
-        }`,
-      );
-    }, opts.statusInterval * 1000)
+  const statusTimer = opts.statusInterval > 0
+    ? setInterval(() => console.error(`sealert: ${status()}`), opts.statusInterval * 1000)
     : undefined;
 
   try {
@@ -204,7 +229,8 @@ export async function runLive(
     failed(e.exitCode, e.message);
   } finally {
     clearInterval(tick);
-    if (status !== undefined) clearInterval(status);
+    if (statusTimer !== undefined) clearInterval(statusTimer);
+    if (rewrite !== undefined) clearInterval(rewrite);
   }
   const final = await capture.close();
   pipeline.finish();

@@ -25,6 +25,10 @@ interface Session {
   lastTs: number;
   /** Started by an extra connection: its main connection was not seen (yet). */
   orphan: boolean;
+  /** IP bytes client → server of its connections that ended. */
+  toServer: number;
+  /** IP bytes server → client of its connections that ended. */
+  toClient: number;
 }
 
 /** What the tracker decided for a connection. */
@@ -204,15 +208,25 @@ export class SessionTracker {
         }
       }
     }
-    const s: Session = { event: ev, live: 1, lastTs: ev.ts, orphan: additional };
+    const s: Session = {
+      event: ev,
+      live: 1,
+      lastTs: ev.ts,
+      orphan: additional,
+      toServer: 0,
+      toClient: 0,
+    };
     if (list === undefined) this.#sessions.set(key, list = []);
     list.push(s);
     this.#of.set(ev, s);
     return Fold.NEW;
   }
 
-  /** A classified connection (event `ev`) ended at `ts`. */
-  ended(ev: DetectionEvent, ts: number): void {
+  /**
+   * A classified connection (event `ev`) ended at `ts`, having carried
+   * `toServer` and `toClient` IP bytes (its session's end record sums them).
+   */
+  ended(ev: DetectionEvent, ts: number, toServer = 0, toClient = 0): void {
     const h = this.#held.findIndex((x) => x.ev === ev);
     if (h >= 0) {
       this.#start(this.#held.splice(h, 1)[0].ev); // its session needs it first
@@ -222,6 +236,8 @@ export class SessionTracker {
     if (s === undefined) return;
     if (s.live > 0) s.live--;
     if (ts > s.lastTs) s.lastTs = ts;
+    s.toServer += toServer;
+    s.toClient += toClient;
   }
 
   #summary(s: Session): void {
@@ -231,6 +247,7 @@ export class SessionTracker {
       phase: "end",
       ts: s.lastTs,
       duration: Math.max(0, s.lastTs - s.event.ts),
+      bytes: { toserver: s.toServer, toclient: s.toClient },
     });
   }
 }

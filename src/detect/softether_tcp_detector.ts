@@ -305,7 +305,16 @@ export class SoftEtherTcpDetector implements Detector {
     // Not dismissed by that last decision (which releases it itself): release once.
     if ((table.mark(slot) & this.#bits) === this.#inspecting) this.#release(table, slot, an);
     if (an.event !== undefined) {
-      this.#sessions.ended(an.event, table.lastSeen(slot));
+      // The connection's bytes count in its session's end record (each way
+      // by the roles its inspection found: a flow picked up mid-stream may
+      // have them the wrong way round in the flow table).
+      const c = an.reversed ? 1 : 0;
+      this.#sessions.ended(
+        an.event,
+        table.lastSeen(slot),
+        table.ipBytes(slot, c),
+        table.ipBytes(slot, 1 - c),
+      );
       this.#sessions.sweep(table.lastSeen(slot));
     }
     this.#unpend(an);

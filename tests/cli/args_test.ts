@@ -81,6 +81,12 @@ const BAD: [string[], RegExp][] = [
   [[...R, "--evidence-dir", ""], /--evidence-dir.*empty/],
   [[...R, "--filter", ""], /--filter.*empty/],
   [[...R, ""], /empty file name/i],
+  [[...R, "--servers", ""], /--servers.*empty/],
+  [[...R, "--report="], /--report.*empty/],
+  // Files rewritten whole are files, not standard output.
+  [[...R, "--servers", "-"], /--servers: must be a file path, not "-"/],
+  [[...R, "--report=-"], /--report: must be a file path, not "-"/],
+  [[...R, "--report"], /--report needs a value/],
   // Syslog URLs.
   [[...R, "--syslog", "tcp://:514"], /--syslog.*host/],
   [[...R, "--syslog", "udp://host:0"], /--syslog.*port/],
@@ -352,4 +358,24 @@ Deno.test("--help states every integer option's range", () => {
   }
   assert.match(HELP, /--dedup SECONDS[^\n]*\n[^\n]*0–604,800/);
   assert.match(HELP, /PORT 1–65,535/);
+});
+
+Deno.test("parseOptions: --servers and --report take a path, offline and live", () => {
+  const none = parseOptions([]);
+  assert.deepEqual([none.servers, none.report], [undefined, undefined]);
+  const live = parseOptions([
+    "--servers",
+    "/var/lib/sealert/servers.jsonl",
+    "--report=r.html",
+    "eth0",
+  ]);
+  assert.deepEqual([live.servers, live.report, live.device], [
+    "/var/lib/sealert/servers.jsonl",
+    "r.html",
+    "eth0",
+  ]);
+  const offline = parseOptions(["-r", "a.pcap", "--report", "x/y.html", "--servers=s"]);
+  assert.deepEqual([offline.servers, offline.report, offline.read], ["s", "x/y.html", ["a.pcap"]]);
+  assert.match(HELP, /--servers PATH +server inventory, JSON Lines/);
+  assert.match(HELP, /--report FILE +HTML report/);
 });
