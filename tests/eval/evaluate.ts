@@ -252,12 +252,18 @@ export async function evaluate(labelFiles: string[], snaplen = 0): Promise<FileR
   const out: FileResult[] = [];
   const footprint: FootprintRow[] = [];
   const labels: string[] = [];
+  const read = new Set<string>();
+  const addFootprint = (f: string) => {
+    if (read.has(f)) return;
+    read.add(f);
+    footprint.push(...readFootprint(f));
+  };
   for (const f of labelFiles) {
-    if (f.endsWith("footprint.tsv")) footprint.push(...readFootprint(f));
+    if (f.endsWith("footprint.tsv")) addFootprint(f);
     else {
       labels.push(f);
       const next = join(dirname(f), "footprint.tsv");
-      if (!labelFiles.includes(next) && existsSync(next)) footprint.push(...readFootprint(next));
+      if (existsSync(next)) addFootprint(next);
     }
   }
   const listed = new Set<string>();
