@@ -41,6 +41,8 @@ const WEIRD_NAMES = [
   "ip_frag_bad_length",
   "ip_frag_inconsistent_end",
   "ip_frag_snaplen_cut",
+  "softether_icmp_cut",
+  "softether_dns_cut",
 ] as const;
 
 /** One of the reasons in `WEIRD_NAMES`. */
