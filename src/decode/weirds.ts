@@ -32,6 +32,8 @@ const WEIRD_NAMES = [
   "tcp_hold_overflow",
   "tcp_ack_wait_expired",
   "inspection_evicted",
+  "infra_host_forgotten",
+  "infra_address_forgotten",
   "flow_evicted",
   "ip_frag_overlap",
   "ip_frag_overlap_conflict",
