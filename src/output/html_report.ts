@@ -433,6 +433,7 @@ function notes(s: ServerView): string {
     .map(([k, n]) => `${SIDE_NAMES[k as SideFlowKind] ?? k} ${n}`);
   if (side.length > 0) parts.push(`side flows: ${list(side)}`);
   if (s.names.length > 0) parts.push(`names: ${list(s.names)}`);
+  if (s.revealed.length > 0) parts.push(`server at: ${list(s.revealed)} (side flows)`);
   if (s.infrastructure.length > 0) parts.push(`contacts: ${list(s.infrastructure)}`);
   return parts.length === 0 ? "–" : parts.join("<br>");
 }

@@ -104,6 +104,12 @@ export interface ServerView {
   readonly variants: readonly Variant[];
   /** Host names seen for it (server faces). */
   readonly names: readonly string[];
+  /**
+   * Addresses its sessions' side flows went to when the row is not an address
+   * the VPN server was seen at: an SSH host or a proxy whose target was not
+   * seen, or a target host name (the side flows reveal the server's address).
+   */
+  readonly revealed: readonly string[];
   /** Infrastructure services this host itself contacted (a server inside). */
   readonly infrastructure: readonly InfraService[];
   /** Packet time first and last seen. */
@@ -160,6 +166,7 @@ class Row {
   readonly faces = new Set<string>();
   readonly variants = new Set<Variant>();
   readonly names = new Set<string>();
+  readonly revealed = new Set<string>();
   readonly clients = new Set<string>();
   first = Infinity;
   last = -Infinity;
@@ -406,6 +413,10 @@ export class ServerInventory {
     const r = kept?.row ?? this.#rows.get(ev.server.ip) ?? this.#rows.get(ev.client.ip) ??
       this.#row(ev.server.ip);
     const client = kept?.span.client ?? (r.host === ev.client.ip ? ev.server.ip : ev.client.ip);
+    // A side flow of a session goes to the VPN server itself: behind an SSH
+    // host, a proxy or a host name, that reveals its address.
+    const other = ev.client.ip === client ? ev.server.ip : ev.client.ip;
+    if (kept !== undefined && other !== r.host) addName(r.revealed, other);
     r.seen(ev.ts);
     this.#time(ev.ts);
     r.clients.add(client);
@@ -431,6 +442,7 @@ export class ServerInventory {
         faces: ordered(r.faces, FACE_ORDER),
         variants: ordered(r.variants, VARIANT_ORDER),
         names: [...r.names].sort(),
+        revealed: [...r.revealed].sort(),
         infrastructure: inside === undefined ? [] : ordered(inside.services, SERVICE_ORDER),
         first: inside === undefined ? r.first : Math.min(r.first, inside.first),
         last: inside === undefined ? r.last : Math.max(r.last, inside.last),
@@ -497,6 +509,7 @@ export class ServerInventory {
         bytes: { toserver: s.toServer, toclient: s.toClient },
         side_flows: s.sideFlows,
         names: names.map((n) => n.text),
+        revealed: s.revealed,
         infrastructure: s.infrastructure,
       };
       if (invalid.length > 0) record.invalid_utf8 = invalid;

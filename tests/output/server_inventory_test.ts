@@ -36,6 +36,7 @@ Deno.test("inventory: every kind of event → the exact JSON Lines", () => {
       bytes: { toserver: 1400, toclient: 5300 },
       side_flows: sides(1),
       names: ["vpn.example.org"],
+      revealed: [],
       infrastructure: ["DDNS"],
     },
     {
@@ -53,6 +54,7 @@ Deno.test("inventory: every kind of event → the exact JSON Lines", () => {
       bytes: { toserver: 7000, toclient: 70000 },
       side_flows: sides(),
       names: [],
+      revealed: [],
       infrastructure: [],
     },
     {
@@ -70,6 +72,7 @@ Deno.test("inventory: every kind of event → the exact JSON Lines", () => {
       bytes: { toserver: 2000, toclient: 9000 },
       side_flows: sides(),
       names: [],
+      revealed: [],
       infrastructure: [],
     },
     {
@@ -87,6 +90,7 @@ Deno.test("inventory: every kind of event → the exact JSON Lines", () => {
       bytes: { toserver: 10, toclient: 20 },
       side_flows: sides(),
       names: [],
+      revealed: [],
       infrastructure: [],
     },
     {
@@ -120,7 +124,7 @@ Deno.test("inventory: every kind of event → the exact JSON Lines", () => {
       `"sessions":{"established":1,"attempt":0,"active":0},"admin":0,"clients":1,` +
       `"bytes":{"toserver":2000,"toclient":9000},` +
       `"side_flows":{"udp_accel":0,"dns_probe":0,"icmp_probe":0,"nbns":0},"names":[],` +
-      `"infrastructure":[]}`,
+      `"revealed":[],"infrastructure":[]}`,
   );
 });
 
@@ -258,4 +262,36 @@ Deno.test("inventory: the timeline keeps the newest sessions; the counts stay ex
   assert.equal(s.spansDropped, 5);
   assert.equal(s.spans[0].id, 6);
   assert.equal(s.spans[299].end, T0 + 3055);
+});
+
+Deno.test("inventory: side flows reveal the server behind an SSH host or a target host name", () => {
+  const ssh = session(1, T0, "10.0.0.1", "10.9.9.8", 22, { variant: "SSH" });
+  const named = session(2, T0 + 1, "10.0.0.2", "10.9.9.9", 3128, {
+    variant: "HTTP Proxy",
+    target: { host: "vpn.example.com", port: 443 },
+  });
+  const direct = session(3, T0 + 2, "10.0.0.3", "192.0.2.10", 443);
+  const accel = (session: number, client: string, ts: number) =>
+    sampleEvent({
+      kind: "udp_accel",
+      variant: "UDP",
+      ts,
+      session,
+      client: { ip: client, port: 50000 },
+      server: { ip: "192.0.2.10", port: 40000 },
+    });
+  const inv = inventoryOf([
+    ssh,
+    named,
+    direct,
+    accel(1, "10.0.0.1", T0 + 3),
+    accel(2, "10.0.0.2", T0 + 4),
+    accel(3, "10.0.0.3", T0 + 5),
+  ]);
+  assert.deepEqual(inv.servers().map((s) => [s.host, s.revealed, s.sideFlows.udp_accel]), [
+    ["10.9.9.8", ["192.0.2.10"], 1],
+    ["vpn.example.com", ["192.0.2.10"], 1],
+    ["192.0.2.10", [], 1],
+  ]);
+  assert.match(inv.jsonLines(), /"server":"10\.9\.9\.8",.*"revealed":\["192\.0\.2\.10"\]/);
 });
