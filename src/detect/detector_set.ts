@@ -10,6 +10,7 @@
 
 import type { Weirds } from "../decode/weirds.ts";
 import type { Detector, EmitFn } from "./detector.ts";
+import { InfrastructureDetector } from "./infrastructure_detector.ts";
 import { SessionDirectory } from "./session_directory.ts";
 import { SoftEtherTcpDetector } from "./softether_tcp_detector.ts";
 import { UdpSideFlowDetector } from "./udp_side_flow_detector.ts";
@@ -22,6 +23,8 @@ export interface DetectorSet {
   classifier: SoftEtherTcpDetector;
   /** UDP acceleration and NetBIOS side flows. */
   udpSide: UdpSideFlowDetector;
+  /** Contacts with SoftEther's DDNS, NAT-T, VPN Azure and keep-alive services. */
+  infrastructure: InfrastructureDetector;
   /** Sessions by address pair. */
   directory: SessionDirectory;
 }
@@ -39,5 +42,12 @@ export function createDetectors(
   };
   const classifier = new SoftEtherTcpDetector(send, { ...opts, weirds });
   const udpSide = new UdpSideFlowDetector(send, directory);
-  return { detectors: [classifier, udpSide], classifier, udpSide, directory };
+  const infrastructure = new InfrastructureDetector(send, weirds);
+  return {
+    detectors: [classifier, udpSide, infrastructure],
+    classifier,
+    udpSide,
+    infrastructure,
+    directory,
+  };
 }
