@@ -302,7 +302,8 @@ export function table(
     // A file's false alerts are shown on its first row.
     r.tallies.forEach((t, i) => {
       const row = rows.get(t.key) ?? { files: 0, want: 0, got: 0, lat: [], fa: 0 };
-      row.files++;
+      // A file with two rows of one kind (two contacting hosts) counts once.
+      if (r.tallies.findIndex((u) => u.key === t.key) === i) row.files++;
       row.want += t.want;
       row.got += t.got;
       if (i === 0) row.fa += r.falseAlerts;
