@@ -125,7 +125,9 @@ Deno.test("SyslogSink over UDP keeps the order of events", async () => {
   await new Promise<void>((r) => server.bind(0, "127.0.0.1", r));
   const sink = new SyslogSink(`udp://127.0.0.1:${server.address().port}`, OPTS);
   try {
-    for (let i = 0; i < 30; i++) sink.write(sampleEvent({ client: { ip: "10.0.0.1", port: i + 1 } }));
+    for (let i = 0; i < 30; i++) {
+      sink.write(sampleEvent({ client: { ip: "10.0.0.1", port: i + 1 } }));
+    }
     await sink.drain();
     await got;
     assert.deepEqual(ids, Array.from({ length: 30 }, (_, i) => `10.0.0.1:${i + 1}`));
