@@ -124,7 +124,7 @@ export class DnsVpnDetector implements Detector {
     const ep = this.#tracker.episode(table, slot, 0);
     if (ep < 0) return;
     table.setMark(slot, table.mark(slot) | (1 << this.markShift));
-    this.#tracker.count(ep, dir, kind, p.ts);
+    this.#tracker.count(ep, dir, kind, p.ts, p.ipLen);
   }
 
   /** SoftEther's query: header counts, the bare label, one OPT record whose RDATA is not EDNS options. */

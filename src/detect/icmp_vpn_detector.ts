@@ -165,6 +165,7 @@ export class IcmpVpnDetector implements Detector {
     } else {
       if (this.#mirrors(ep, dir, head)) {
         this.#traits[ep] |= T_MIRROR;
+        this.#tracker.count(ep, dir, TunnelPacket.ECHOED, p.ts, p.ipLen);
         return;
       }
       this.#traits[ep] |= T_ECHO_TUNNEL;
@@ -174,7 +175,7 @@ export class IcmpVpnDetector implements Detector {
         ? TunnelPacket.CLIENT
         : TunnelPacket.SERVER;
     }
-    this.#tracker.count(ep, dir, kind, p.ts);
+    this.#tracker.count(ep, dir, kind, p.ts, p.ipLen);
   }
 
   /** True when an echo reply sent in `dir` carries the data of a client echo request of `ep`. */

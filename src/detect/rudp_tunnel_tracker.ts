@@ -12,7 +12,9 @@
  * for a while after the server first answered, is a VPN connection: the
  * first one of a client/server pair opens a session (one alert, kind "vpn"),
  * later ones while the session lives are folded into it (`connections`), and
- * the session's end record is emitted when its last flow ends. An episode
+ * the session's end record is emitted when its last flow ends (its time and
+ * bytes those of its episodes' packets: one ICMP flow holds every ICMP
+ * message of the address pair). An episode
  * where only the client speaks (or the server answers but the client leaves
  * it: the connect race's loser) is a side flow ("icmp_probe", "dns_probe") of
  * the session the {@linkcode SessionDirectory} knows for the pair at the
@@ -40,6 +42,11 @@ export const TunnelPacket = {
   EITHER: 2,
   /** A SoftEther packet of the client that is not tunnel data (VPN over ICMP's echo requests). */
   CLIENT_OTHER: 3,
+  /**
+   * A packet the episode caused that neither side's SoftEther sent (the
+   * server kernel's echo replies): counted in the session's bytes only.
+   */
+  ECHOED: 4,
 } as const;
 
 /** Tunnel packets needed each way before an episode can be a connection. */
@@ -149,6 +156,8 @@ export class RudpTunnelTracker {
   #other = new Uint32Array(0); // 2 per episode
   #firstTun = new Float64Array(0); // 2 per episode
   #lastTun = new Float64Array(0); // 2 per episode
+  #bytes = new Float64Array(0); // 2 per episode: IP bytes of its packets by direction
+  #last = new Float64Array(0); // last packet of the episode
   #first = new Float64Array(0); // first SoftEther packet
   #firstClient = new Float64Array(0); // first packet the client sent
   #sess: (TunnelSession | undefined)[] = [];
@@ -206,6 +215,7 @@ export class RudpTunnelTracker {
     this.#icmpType[e] = 0;
     this.#tun[e * 2] = this.#tun[e * 2 + 1] = 0;
     this.#other[e * 2] = this.#other[e * 2 + 1] = 0;
+    this.#bytes[e * 2] = this.#bytes[e * 2 + 1] = 0;
     this.#sess[e] = undefined;
     this.#next[e] = this.#head[slot] - 1;
     this.#head[slot] = e + 1;
@@ -235,11 +245,14 @@ export class RudpTunnelTracker {
   }
 
   /**
-   * Counts one packet of episode `ep`, sent in flow direction `dir` at `ts`
-   * ({@linkcode TunnelPacket} `kind`), and decides the episode when its
-   * evidence is complete.
+   * Counts one packet of episode `ep` (`ipLen` IP bytes), sent in flow
+   * direction `dir` at `ts` ({@linkcode TunnelPacket} `kind`), and decides the
+   * episode when its evidence is complete.
    */
-  count(ep: number, dir: number, kind: number, ts: number): void {
+  count(ep: number, dir: number, kind: number, ts: number, ipLen: number): void {
+    this.#bytes[ep * 2 + dir] += ipLen;
+    if (ts > this.#last[ep]) this.#last[ep] = ts;
+    if (kind === TunnelPacket.ECHOED) return;
     const f = this.#flags[ep];
     if ((f & F_CLIENT_KNOWN) === 0) {
       if (kind === TunnelPacket.CLIENT || kind === TunnelPacket.CLIENT_OTHER) {
@@ -252,6 +265,7 @@ export class RudpTunnelTracker {
     }
     if ((f & F_SEEN) === 0) {
       this.#first[ep] = ts;
+      this.#last[ep] = ts;
       this.#firstClient[ep] = Infinity;
       this.#flags[ep] |= F_SEEN;
     }
@@ -322,15 +336,12 @@ export class RudpTunnelTracker {
     while (e >= 0) {
       const s = this.#sess[e];
       if (s !== undefined) {
+        const cd = this.#clientDir[e];
+        s.toServer += this.#bytes[e * 2 + cd];
+        s.toClient += this.#bytes[e * 2 + 1 - cd];
+        s.last = Math.max(s.last, this.#last[e]);
         const at = s.flows.indexOf(slot);
-        if (at >= 0) {
-          s.flows.splice(at, 1);
-          const cd = this.#clientDir[e];
-          s.toServer += table.ipBytes(slot, cd);
-          s.toClient += table.ipBytes(slot, 1 - cd);
-          s.last = Math.max(s.last, table.lastSeen(slot));
-          if (s.flows.length === 0) this.#endSession(s);
-        }
+        if (at >= 0) s.flows.splice(at, 1);
         this.#sess[e] = undefined;
       }
       const n = this.#next[e];
@@ -340,6 +351,10 @@ export class RudpTunnelTracker {
       e = n;
     }
     this.#head[slot] = 0;
+    // Sessions whose last flow this was end now.
+    for (let i = this.#sessions.length - 1; i >= 0; i--) {
+      if (this.#sessions[i].flows.length === 0) this.#endSession(this.#sessions[i]);
+    }
     let i = 0;
     while (i < this.#nPending) {
       if (this.#slot[this.#pending[i]] === -1) this.#pending[i] = this.#pending[--this.#nPending];
@@ -551,6 +566,8 @@ export class RudpTunnelTracker {
     this.#other = gu32(this.#other, 2);
     this.#firstTun = gf(this.#firstTun, 2);
     this.#lastTun = gf(this.#lastTun, 2);
+    this.#bytes = gf(this.#bytes, 2);
+    this.#last = gf(this.#last, 1);
     this.#first = gf(this.#first, 1);
     this.#firstClient = gf(this.#firstClient, 1);
     this.#sess.length = cap;

@@ -41,11 +41,12 @@ Deno.test("icmp_vpn.pcap: one VPN over ICMP session, its end record and its DNS 
   ) assert.ok(alert.evidence.includes(name), name);
   assert.match(alert.community_id, /^1:/);
   assert.equal(end.flow_id, alert.flow_id);
-  assert.equal(end.ts, 1796526553.694481);
+  // The last SoftEther packet (the client's ICMP port-unreachable errors after it are not the session's).
+  assert.equal(end.ts, 1796526552.412008);
   assert.ok(Math.abs(end.duration! - (end.ts - alert.start!)) < 1e-6);
   assert.equal(end.connections, 2); // two R-UDP connections (ICMP sequence numbers)
-  // IP bytes of every ICMP packet between the two (tshark: 105,662 / 115,492).
-  assert.deepEqual(end.bytes, { toserver: 105662, toclient: 115492 });
+  // IP bytes of the ICMP types 0/8/15/16 between the two (tshark: 105,431 / 115,492).
+  assert.deepEqual(end.bytes, { toserver: 105431, toclient: 115492 });
   assert.deepEqual(end.side_flows, { udp_accel: 0, dns_probe: 2, icmp_probe: 0, nbns: 0 });
   assert.deepEqual(icmp.stats, { sessions: 1, folded: 1, probes: 0, unattached: 0, overflow: 0 });
   // No other alert: the rejected TCP SYNs are no session.
@@ -430,4 +431,21 @@ Deno.test("synthetic: the server kernel's echo replies never count as the server
   assert.equal(probes.length, 1);
   assert.ok(probes[0].ts >= 1002 && probes[0].ts < 1003, `${probes[0].ts}`);
   assert.equal(alerts(run.events).length, 1);
+});
+
+Deno.test("one ICMP flow across two captures: the session ends with its own packets, later probes are apart", async () => {
+  // icmp_vpn then dns_vpn as one stream: the pair's ICMP flow outlives the
+  // ICMP session and carries the DNS session's ICMP probes.
+  const { events } = await runCaptures([
+    "testdata/lab3/icmp_vpn.pcap",
+    "testdata/lab3/dns_vpn.pcap",
+  ]);
+  const icmpEnd = events.find((e) => e.phase === "end" && e.variant === "ICMP")!;
+  assert.equal(icmpEnd.ts, 1796526552.412008);
+  assert.deepEqual(icmpEnd.bytes, { toserver: 105431, toclient: 115492 });
+  const dnsAlert = events.find((e) => e.kind === "vpn" && e.variant === "DNS" && !e.phase)!;
+  const probes = events.filter((e) => e.kind === "icmp_probe");
+  assert.equal(probes.length, 2);
+  for (const p of probes) assert.equal(p.session, dnsAlert.flow_id);
+  assert.equal(probes[0].flow_id, icmpEnd.flow_id);
 });
