@@ -176,8 +176,9 @@ export function openSinks(opts: Options, onError: (e: Error) => void): Sinks {
           alerts += n.syslog.errors; // syslog sends alerts only
           error = n.syslog.lastError ?? error;
         }
-        if (alerts === 0 && l.records === 0) continue;
+        if (alerts === 0 && l.records === 0 && l.sideFlows === 0) continue;
         const what = [plural(alerts, "alert")];
+        if (l.sideFlows > 0) what.push(plural(l.sideFlows, "side-flow record"));
         if (l.records > 0) what.push(plural(l.records, "session-end record"));
         lines.push(`${n.label}: ${what.join(", ")} lost (${reason(error)})`);
       }

@@ -13,7 +13,7 @@ import type { FlowTable } from "./flow_table.ts";
 interface FlowRecord {
   /** Flow number. */
   flow_id: number;
-  /** "tcp", "udp" or the IP protocol number. */
+  /** "tcp", "udp", "icmp", "ipv6-icmp" or the IP protocol number. */
   proto: string;
   /** Client endpoint ("ip:port", IPv6 in brackets). */
   client: string;
@@ -56,7 +56,15 @@ export function flowRecord(table: FlowTable, slot: number): FlowRecord {
   const p = table.proto(slot);
   return {
     flow_id: table.flowId(slot),
-    proto: p === 6 ? "tcp" : p === 17 ? "udp" : String(p),
+    proto: p === 6
+      ? "tcp"
+      : p === 17
+      ? "udp"
+      : p === 1
+      ? "icmp"
+      : p === 58
+      ? "ipv6-icmp"
+      : String(p),
     client: endpointString(table, slot, 0),
     server: endpointString(table, slot, 1),
     first_ts: round6(table.firstSeen(slot)),

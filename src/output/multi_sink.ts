@@ -28,6 +28,8 @@ interface SinkLoss {
   alerts: number;
   /** Session-end records whose write failed. */
   records: number;
+  /** Side-flow records (JSON only) whose write failed. */
+  sideFlows: number;
   /** The latest write failure. */
   lastError: Error | undefined;
 }
@@ -61,13 +63,18 @@ export class MultiSink implements AlertSink {
 
   /** What `sink` failed to record so far (write failures; flush, reopen and close are not counted). */
   lost(sink: AlertSink): SinkLoss {
-    return { ...(this.#losses.get(sink) ?? { alerts: 0, records: 0, lastError: undefined }) };
+    return {
+      ...(this.#losses.get(sink) ?? { alerts: 0, records: 0, sideFlows: 0, lastError: undefined }),
+    };
   }
 
   #count(sink: AlertSink, ev: DetectionEvent, e: Error): void {
     let l = this.#losses.get(sink);
-    if (l === undefined) this.#losses.set(sink, l = { alerts: 0, records: 0, lastError: e });
-    if (!hasLogLine(ev)) l.records++;
+    if (l === undefined) {
+      this.#losses.set(sink, l = { alerts: 0, records: 0, sideFlows: 0, lastError: e });
+    }
+    if (ev.phase === "end") l.records++;
+    else if (!hasLogLine(ev)) l.sideFlows++;
     else l.alerts++;
     l.lastError = e;
   }
