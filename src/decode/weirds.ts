@@ -32,6 +32,7 @@ const WEIRD_NAMES = [
   "tcp_hold_overflow",
   "tcp_ack_wait_expired",
   "inspection_evicted",
+  "face_inspection_evicted",
   "infra_host_forgotten",
   "infra_address_forgotten",
   "flow_evicted",
