@@ -19,9 +19,10 @@
  *   given to ServerCertRegenerate) and C = US; exactly the extensions
  *   basicConstraints (critical, CA:TRUE), keyUsage (digitalSignature,
  *   nonRepudiation, keyEncipherment, dataEncipherment, keyCertSign, cRLSign)
- *   and extendedKeyUsage with its nine purposes in order; UTCTime validity of
- *   whole days ending on 1 January 2038 (GetDaysUntil2038: the day before,
- *   at the creation's time of day), or on 30 December 2049 when made from 2030 on.
+ *   and extendedKeyUsage with its nine purposes in order; a UTCTime validity
+ *   of whole days whose end falls in the last day before 1 January 2038
+ *   (GetDaysUntil2038: 31 December 2037 at the creation's time of day), or
+ *   before 30 December 2049 for certificates made from 2030 on.
  * - OpenVPN (Proto_OpenVPN.c): control packets in the plain layout only (no
  *   tls-auth / tls-crypt); the server's reset carries no payload and
  *   acknowledges the client's; every acknowledgement is sent once, at most
