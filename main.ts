@@ -4,10 +4,12 @@
  * The pipeline, wired here and nowhere else:
  *
  *   capture (libpcap device chosen by number, or pcap/pcapng files)
- *     → decode (link, IP, TCP/UDP)
+ *     → decode (link, IP, TCP/UDP/ICMP)
  *     → flow table (bidirectional 5-tuple, packet-time expiry)
- *     → detectors (stream engine → analyzer tree: CONNECT/SOCKS → TLS, SSH
- *       → SoftEther set-up pattern; UDP side flows of the sessions found)
+ *     → detectors (src/detect/detector_set.ts): sessions over TCP (stream
+ *       engine → analyzer tree: CONNECT/SOCKS → TLS, SSH → SoftEther set-up
+ *       pattern), VPN over ICMP and DNS, UDP side flows of the sessions found,
+ *       infrastructure contacts, server faces
  *     → session directory (side flows ↔ sessions)
  *     → alert sinks (SoftEther Alert text log, JSON Lines, syslog)
  *

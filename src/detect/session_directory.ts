@@ -98,12 +98,13 @@ export class SessionDirectory {
   #oldestEnd = Infinity; // earliest end among ended sessions, for expiry
 
   /**
-   * Sees a detection event: a VPN session's alert opens an entry (for its
+   * Sees a detection event: a VPN session's (or an administration
+   * connection's: vpncmd races like a client) alert opens an entry (for its
    * client and server, and for the target of a proxy request when that was
    * an address); its "end" record closes it and gets `side_flows`.
    */
   observe(ev: DetectionEvent): void {
-    if (ev.kind !== "vpn") return;
+    if (ev.kind !== "vpn" && ev.kind !== "admin") return;
     if (ev.phase === "end") {
       const entries = this.#byId.get(ev.flow_id);
       if (entries === undefined || entries.length === 0) return;

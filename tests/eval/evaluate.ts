@@ -246,9 +246,14 @@ export function judge(
 /**
  * Evaluate every file of the given labels files (frames cut to `snaplen`
  * when > 0), with the footprint rows of `footprint.tsv` files given among
- * them (or lying next to a labels file).
+ * them (or lying next to a labels file); with `sessionsOnly`, only the VPN
+ * session and admin alerts are judged (footprint rows are not read).
  */
-export async function evaluate(labelFiles: string[], snaplen = 0): Promise<FileResult[]> {
+export async function evaluate(
+  labelFiles: string[],
+  snaplen = 0,
+  opts: { sessionsOnly?: boolean } = {},
+): Promise<FileResult[]> {
   const out: FileResult[] = [];
   const footprint: FootprintRow[] = [];
   const labels: string[] = [];
@@ -259,11 +264,12 @@ export async function evaluate(labelFiles: string[], snaplen = 0): Promise<FileR
     footprint.push(...readFootprint(f));
   };
   for (const f of labelFiles) {
-    if (f.endsWith("footprint.tsv")) addFootprint(f);
-    else {
+    if (f.endsWith("footprint.tsv")) {
+      if (!opts.sessionsOnly) addFootprint(f);
+    } else {
       labels.push(f);
       const next = join(dirname(f), "footprint.tsv");
-      if (existsSync(next)) addFootprint(next);
+      if (existsSync(next) && !opts.sessionsOnly) addFootprint(next);
     }
   }
   const listed = new Set<string>();
@@ -271,7 +277,10 @@ export async function evaluate(labelFiles: string[], snaplen = 0): Promise<FileR
     for (const label of readLabels(lf)) {
       listed.add(label.file);
       const rows = footprint.filter((r) => r.file === label.file);
-      out.push(judge(label, await detectAll(label.file, snaplen), rows));
+      const events = opts.sessionsOnly
+        ? await detect(label.file, snaplen)
+        : await detectAll(label.file, snaplen);
+      out.push(judge(label, events, rows));
     }
   }
   const orphan = footprint.find((r) => !listed.has(r.file));
