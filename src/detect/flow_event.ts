@@ -14,7 +14,7 @@ import type { FlowTable } from "../flow/flow_table.ts";
 import type { DetectionEvent } from "./event.ts";
 
 /** What the detector decided about the flow. */
-export interface FlowEventFields {
+interface FlowEventFields {
   /** Event kind. */
   kind: DetectionEvent["kind"];
   /** Variant (sessions) or transport (other kinds). */
