@@ -218,8 +218,9 @@ function textLines(text: string): string[] {
   return lines;
 }
 
+/** Session alerts (side-flow records of the sessions are "softether" events too). */
 const alerts = (lines: Array<Record<string, unknown>>) =>
-  lines.filter((l) => l.event_type === "softether");
+  lines.filter((l) => l.event_type === "softether" && l.kind === "vpn");
 const clientIp = (l: Record<string, unknown>) => (l.client as { ip: string }).ip;
 
 /** The "Alerts:" count of the summary on stderr. */

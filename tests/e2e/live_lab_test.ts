@@ -150,11 +150,16 @@ Deno.test({
         lines[1],
         /^\[[\d/: ]+\] SoftEther HTTP Proxy Connection Detected \(client 10\.77\.1\.2:\d+, server 10\.77\.3\.2:3128\)$/,
       );
-      const alerts = (await Deno.readTextFile(`${tmp}/alerts.json`)).trim().split("\n")
+      const records = (await Deno.readTextFile(`${tmp}/alerts.json`)).trim().split("\n")
         .map((l) => JSON.parse(l)).filter((a) => a.event_type === "softether");
+      const alerts = records.filter((a) => a.kind === "vpn");
       assert.equal(alerts.length, 2);
       assert.deepEqual(alerts[1].target, { host: "10.77.2.2", port: 443 });
       for (const a of alerts) assert.ok(a.latency <= 1, `latency ${a.latency} s`);
+      // The direct session's side flows, tied to its alert, live as offline:
+      // UDP acceleration and the connect race's DNS and ICMP probes.
+      const side = records.filter((a) => a.session === alerts[0].flow_id).map((a) => a.kind);
+      assert.deepEqual(side.sort(), ["dns_probe", "icmp_probe", "udp_accel"]);
       console.log(lines.join("\n"));
       failed = false;
     } finally {

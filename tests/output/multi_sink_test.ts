@@ -84,15 +84,20 @@ Deno.test("MultiSink wraps non-Error throws", () => {
   assert.throws(() => new MultiSink([bad]).write(sampleEvent()), new SinkError("text"));
 });
 
-Deno.test("MultiSink counts failed writes per sink: alerts and session-end records", () => {
+Deno.test("MultiSink counts failed writes per sink: alerts, side flows, session-end records", () => {
   const ok = new Probe("ok");
   const bad = new Probe("bad", true);
   const m = new MultiSink([ok, bad], { onError: () => {} });
   m.write(sampleEvent());
   m.write(sampleEvent());
+  m.write(sampleEvent({ kind: "udp_accel", variant: "UDP", session: 1 }));
+  m.write(sampleEvent({ kind: "server", face: "OpenVPN" })); // has a log line: an alert
   m.write(sampleEvent({ phase: "end" }));
   m.flush(); // not a write: not counted
-  assert.deepEqual(m.lost(ok), { alerts: 0, records: 0, lastError: undefined });
+  assert.deepEqual(m.lost(ok), { alerts: 0, records: 0, sideFlows: 0, lastError: undefined });
   const l = m.lost(bad);
-  assert.deepEqual([l.alerts, l.records, l.lastError?.message], [2, 1, "bad write failed"]);
+  assert.deepEqual(
+    [l.alerts, l.sideFlows, l.records, l.lastError?.message],
+    [3, 1, 1, "bad write failed"],
+  );
 });
