@@ -21,7 +21,7 @@ import { reportError } from "./src/cli/fatal.ts";
 import { listDevicesText, LiveExit, runLive } from "./src/cli/run_live.ts";
 import { runOffline } from "./src/cli/run_offline.ts";
 import { openSinks } from "./src/cli/sinks.ts";
-import { addStatusPart } from "./src/cli/summary.ts";
+import { addStatusPart, addSummaryPart, footprintSummary } from "./src/cli/summary.ts";
 import { InventoryOutputs } from "./src/cli/inventory_outputs.ts";
 import { BANNER, NAME, VERSION } from "./src/cli/version.ts";
 import type { DetectionEvent } from "./src/detect/event.ts";
@@ -78,12 +78,14 @@ async function main(argv: string[]): Promise<number> {
     // them in session-end records) → sinks (and evidence pcaps); flow table
     // → detectors (and the flow log).
     const weirds = new Weirds();
-    const { detectors, classifier } = createDetectors((ev: DetectionEvent) => {
+    const set = createDetectors((ev: DetectionEvent) => {
       all.write(ev);
       inv?.observe(ev);
       const session = ev.kind === "vpn" || ev.kind === "admin";
       if (evidence !== undefined && ev.phase !== "end" && session) evidence.write(ev);
     }, weirds);
+    const { detectors, classifier } = set;
+    addSummaryPart(() => footprintSummary(set));
     const pipeline = new Pipeline(detectors, {
       maxFlows: opts.maxFlows,
       timeouts: { active: opts.tcpTimeout, udp: opts.udpTimeout },

@@ -6,6 +6,7 @@
  */
 
 import type { CaptureFileError } from "../capture/errors.ts";
+import type { DetectorSet } from "../detect/detector_set.ts";
 import type { SoftEtherTcpDetector } from "../detect/softether_tcp_detector.ts";
 import type { Pipeline } from "../pipeline.ts";
 
@@ -25,6 +26,38 @@ function fmtBytes(n: number): string {
 }
 
 const statusParts: (() => string | undefined)[] = [];
+const summaryParts: (() => string | undefined)[] = [];
+
+/**
+ * Adds a line to the end-of-run summary (before the weird counters), e.g.
+ * the detectors' footprint counts; a part that returns undefined is left out.
+ */
+export function addSummaryPart(part: () => string | undefined): void {
+  summaryParts.push(part);
+}
+
+/**
+ * The "Footprint:" summary line: side flows, VPN over ICMP/DNS sessions,
+ * infrastructure contacts and server faces, or undefined when none was seen.
+ */
+export function footprintSummary(set: DetectorSet): string | undefined {
+  const side = set.udpSide.stats, icmp = set.icmpVpn.stats, dns = set.dnsVpn.stats;
+  const infra = set.infrastructure.stats, faces = set.faces.stats;
+  const contacts = Object.entries(infra.contacts).filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`).join(", ");
+  const parts = [
+    icmp.sessions + dns.sessions > 0
+      ? `${icmp.sessions} VPN over ICMP, ${dns.sessions} VPN over DNS sessions`
+      : "",
+    side.udpAccel > 0 ? `${side.udpAccel} UDP acceleration` : "",
+    dns.probes > 0 ? `${dns.probes} DNS probes` : "",
+    icmp.probes > 0 ? `${icmp.probes} ICMP probes` : "",
+    side.nbns > 0 ? `${side.nbns} NetBIOS queries` : "",
+    infra.events > 0 ? `${infra.events} infrastructure contacts (${contacts})` : "",
+    faces.reported > 0 ? `${faces.reported} server faces` : "",
+  ].filter((p) => p !== "");
+  return parts.length > 0 ? `Footprint: ${parts.join(", ")}` : undefined;
+}
 
 /**
  * Adds a part to every later status line, e.g. the syslog target's state
@@ -114,6 +147,10 @@ export function summary(
   }
   if (cap !== undefined) {
     lines.push(`Dropped:  ${cap.dropped} by the kernel, ${cap.ifDropped} by the interface`);
+  }
+  for (const part of summaryParts) {
+    const line = part();
+    if (line !== undefined) lines.push(line);
   }
   const w = Object.entries(p.weirds.toObject());
   if (w.length > 0) lines.push(`Weird:    ${w.map(([k, v]) => `${k}=${v}`).join(" ")}`);

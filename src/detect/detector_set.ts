@@ -19,7 +19,7 @@ import { SoftEtherTcpDetector } from "./softether_tcp_detector.ts";
 import { UdpSideFlowDetector } from "./udp_side_flow_detector.ts";
 
 /** The detectors of one pipeline. */
-interface DetectorSet {
+export interface DetectorSet {
   /** In pipeline order (the TCP classifier first). */
   detectors: Detector[];
   /** The TCP session classifier (its counters feed the status line and summary). */
