@@ -38,15 +38,13 @@ interface Instance {
   c: { stats: { alerts: number } };
 }
 
-async function childRun(tree: string, file: string, runs: number, maxFlows: number) {
-  const base = `file://${tree.replace(/\/$/, "")}/src/`;
-  const { Pipeline } = await import(`${base}pipeline.ts`);
-  const { RawPacket } = await import(`${base}capture/raw_packet.ts`);
-  const { openCaptureFiles } = await import(`${base}capture/file_source.ts`);
-  const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
-  // Trees from 768ffe1 on: Pipeline([detectors], opts, weirds) and
-  // SoftEtherTcpDetector(emit, { weirds }); before: Pipeline(classifier, opts)
-  // and SoftEtherClassifier(emit).
+/** The detector of trees before the detector set: the TCP detector alone (or the classifier). */
+async function older(
+  base: string,
+  // deno-lint-ignore no-explicit-any
+  Pipeline: any,
+  maxFlows: number,
+): Promise<() => Instance> {
   let make: () => Instance;
   try {
     const { SoftEtherTcpDetector } = await import(`${base}detect/softether_tcp_detector.ts`);
@@ -62,6 +60,31 @@ async function childRun(tree: string, file: string, runs: number, maxFlows: numb
       const c = new SoftEtherClassifier(() => {});
       return { c, p: new Pipeline(c, { maxFlows }) };
     };
+  }
+  return make;
+}
+
+async function childRun(tree: string, file: string, runs: number, maxFlows: number) {
+  const base = `file://${tree.replace(/\/$/, "")}/src/`;
+  const { Pipeline } = await import(`${base}pipeline.ts`);
+  const { RawPacket } = await import(`${base}capture/raw_packet.ts`);
+  const { openCaptureFiles } = await import(`${base}capture/file_source.ts`);
+  const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+  // Trees with src/detect/detector_set.ts: all detectors; from 768ffe1 on:
+  // Pipeline([detectors], opts, weirds) and SoftEtherTcpDetector(emit, {
+  // weirds }); before: Pipeline(classifier, opts) and SoftEtherClassifier(emit).
+  let make: () => Instance;
+  try {
+    // Trees with the detector set (issue 11 on): every detector, as main.ts runs them.
+    const { createDetectors } = await import(`${base}detect/detector_set.ts`);
+    const { Weirds } = await import(`${base}decode/weirds.ts`);
+    make = () => {
+      const weirds = new Weirds();
+      const set = createDetectors(() => {}, weirds);
+      return { c: set.classifier, p: new Pipeline(set.detectors, { maxFlows }, weirds) };
+    };
+  } catch {
+    make = await older(base, Pipeline, maxFlows);
   }
   let best: Result = { wall: Infinity, cpu: Infinity, packets: 0, alerts: 0 };
   for (let r = 0; r <= runs; r++) {
