@@ -6,7 +6,7 @@
  */
 
 import { addressToString } from "../decode/packet.ts";
-import { FLOW_STATE_NAMES } from "./flow_state.ts";
+import { FLOW_STATE_NAMES, FlowState } from "./flow_state.ts";
 import type { FlowTable } from "./flow_table.ts";
 
 /** One flow summary. */
@@ -43,6 +43,8 @@ const scratch = new Uint32Array(4);
 function endpointString(table: FlowTable, slot: number, side: number): string {
   const v = table.ipVersion(slot);
   const ip = addressToString(v, table.address(slot, side, scratch));
+  const proto = table.proto(slot);
+  if (proto === 1 || proto === 58) return ip; // ICMP: one flow per address pair, no ports
   const port = side === 0 ? table.clientPort(slot) : table.serverPort(slot);
   return v === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
@@ -69,7 +71,10 @@ export function flowRecord(table: FlowTable, slot: number): FlowRecord {
     server: endpointString(table, slot, 1),
     first_ts: round6(table.firstSeen(slot)),
     last_ts: round6(table.lastSeen(slot)),
-    state: FLOW_STATE_NAMES[table.stateOf(slot)] ?? String(table.stateOf(slot)),
+    // ICMP flows are stateless like UDP ones; say which.
+    state: (p === 1 || p === 58) && table.stateOf(slot) === FlowState.UDP
+      ? "icmp"
+      : FLOW_STATE_NAMES[table.stateOf(slot)] ?? String(table.stateOf(slot)),
     history: table.historyString(slot),
     pkts: [table.packets(slot, 0), table.packets(slot, 1)],
     bytes: [table.ipBytes(slot, 0), table.ipBytes(slot, 1)],
