@@ -97,12 +97,16 @@ export class UdpSideFlowDetector implements Detector {
    */
   onPacket(table: FlowTable, slot: number, dir: number, p: DecodedPacket): void {
     if (p.proto !== IpProto.UDP) return;
+    const len = p.payloadLen;
+    const sized = len >= KEEPALIVE_MIN && len <= KEEPALIVE_MAX;
+    // Neither counted nor looked up: the slot's state is not touched (a new
+    // flow's state is reset by whichever packet reads it first).
+    if (!sized && this.#dir.size === 0) return;
     if (this.#done.length < table.maxFlows) this.#grow(table.maxFlows);
     const id = table.flowId(slot);
     if (this.#fid[slot] !== id) this.#reset(slot, id);
     if (this.#done[slot] === 1) return;
-    const len = p.payloadLen;
-    if (len >= KEEPALIVE_MIN && len <= KEEPALIVE_MAX) this.#count(slot, dir, p);
+    if (sized) this.#count(slot, dir, p);
     if (this.#dir.size === 0) return;
     const nbns = (p.srcPort === NBNS_PORT || p.dstPort === NBNS_PORT) && isNbnsQuery(p);
     if (!nbns && !this.#shaped(slot)) return;
