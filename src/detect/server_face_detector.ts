@@ -44,12 +44,13 @@
  * @module
  */
 
-import { IpProto } from "../decode/packet.ts";
+import { IpProto, TcpFlag } from "../decode/packet.ts";
 import type { DecodedPacket } from "../decode/packet.ts";
 import type { Weirds } from "../decode/weirds.ts";
 import type { FlowTable } from "../flow/flow_table.ts";
 import { type StreamConsumer, TcpReassembler } from "../flow/tcp_reassembler.ts";
-import { utf8Escaped } from "../proto/bytes.ts";
+import { latin1, readU16, readU24, utf8Escaped } from "../proto/bytes.ts";
+import { isIpLiteral } from "../proto/ip_literal.ts";
 import {
   OpenVpnOpcode,
   OpenVpnPacket,
@@ -58,7 +59,8 @@ import {
 } from "../proto/openvpn_packet.ts";
 import { parseClientHello } from "../proto/tls_client_hello.ts";
 import { TlsRecordScanner } from "../proto/tls_record.ts";
-import { FlightState, TlsServerFlight } from "../proto/tls_server_flight.ts";
+import { FlightState, opensWithTls13Hello, TlsServerFlight } from "../proto/tls_server_flight.ts";
+import { findSni } from "../proto/tls_sni.ts";
 import { NameAttr, X509Certificate, X509Ext } from "../proto/x509_cert.ts";
 import type { Detector, EmitFn } from "./detector.ts";
 import type { DetectionEvent, ServerFace } from "./event.ts";
@@ -101,6 +103,12 @@ const CONF_OPENVPN_BEHAVIOUR = 0.8;
 const ST_NONE = 0;
 const ST_INSPECT = 1;
 const ST_DONE = 2;
+/**
+ * A TLS connection whose ClientHello came whole in one segment, not followed
+ * yet (no connection object): the server's first bytes decide whether a
+ * certificate can follow. `ST_HELLO + serverDir`.
+ */
+const ST_HELLO = 3;
 
 // Connection kinds.
 const K_TLS = 1;
@@ -249,6 +257,8 @@ class FaceConn implements StreamConsumer {
   appRecordLen = -1;
   /** The cipher suite the server chose (−1: not seen). */
   cipherSuite = -1;
+  /** Client records before the stream was followed (the ClientHello of a deferred inspection). */
+  #recordsBefore = 0;
 
   // OpenVPN
   #packets = 0;
@@ -294,6 +304,7 @@ class FaceConn implements StreamConsumer {
     this.hostLen = -1;
     this.appRecordLen = -1;
     this.cipherSuite = -1;
+    this.#recordsBefore = 0;
     this.#packets = 0;
     this.#resetOk = false;
     this.#clientSidHi =
@@ -309,6 +320,18 @@ class FaceConn implements StreamConsumer {
     this.#flightOff = false;
     this.#framers[0].reset();
     this.#framers[1].reset();
+  }
+
+  /**
+   * The stream is followed from after the client's ClientHello (one record
+   * of `bytes` bytes in direction `dir`, its SNI length `hostLen` taken
+   * already): counted as if it had been fed.
+   */
+  afterHello(dir: number, bytes: number, hostLen: number): void {
+    if (dir === 0) this.#bytes0 += bytes;
+    else this.#bytes1 += bytes;
+    this.hostLen = hostLen;
+    this.#recordsBefore = 1;
   }
 
   /** Reassembled stream bytes (flow-table direction `dir`). */
@@ -414,15 +437,15 @@ class FaceConn implements StreamConsumer {
 
   /** After the certificate: the client's first application-data record (SSTP or not). */
   #clientRecords(ts: number): void {
-    const c = this.client;
-    const n = Math.min(c.count, c.capacity);
+    const c = this.client, room = c.capacity - this.#recordsBefore;
+    const n = Math.min(c.count, room);
     for (let i = 0; i < n; i++) {
       if (c.types[i] !== TLS_APPLICATION_DATA) continue;
       this.appRecordLen = c.lengths[i];
       this.#report(ts);
       return;
     }
-    if (c.desync || c.count >= c.capacity) this.#report(ts);
+    if (c.desync || c.count >= room) this.#report(ts);
   }
 
   // OpenVPN -----------------------------------------------------------------
@@ -560,6 +583,12 @@ export class ServerFaceDetector implements Detector {
   readonly #weirds: Weirds;
   readonly #max: number;
   #state = new Uint8Array(0);
+  // Deferred TLS inspections (state ST_HELLO…): where the ClientHello's
+  // direction goes on, the hello's bytes, its SNI length.
+  #helloEnd = new Float64Array(0);
+  #helloBytes = new Int32Array(0);
+  #hostLen = new Int32Array(0);
+  readonly #sni = new Int32Array(2);
   #conns: (FaceConn | undefined)[] = [];
   #free: FaceConn[] = [];
   #live = 0;
@@ -584,7 +613,9 @@ export class ServerFaceDetector implements Detector {
 
   /** True while flow `slot` is inspected. */
   inspecting(table: FlowTable, slot: number): boolean {
-    return (table.mark(slot) & (1 << this.markShift)) !== 0 && this.#state[slot] === ST_INSPECT;
+    if ((table.mark(slot) & (1 << this.markShift)) === 0) return false;
+    const st = this.#state[slot];
+    return st === ST_INSPECT || st >= ST_HELLO;
   }
 
   /** Per-packet hook: one mark check for flows already judged. */
@@ -592,7 +623,9 @@ export class ServerFaceDetector implements Detector {
     if (p.ts >= this.#earliest) this.#timers(p.ts);
     const bit = 1 << this.markShift;
     if ((table.mark(slot) & bit) !== 0) {
-      if (this.#state[slot] !== ST_INSPECT) return;
+      const st = this.#state[slot];
+      if (st >= ST_HELLO) return this.#deferred(table, slot, dir, p, st - ST_HELLO);
+      if (st !== ST_INSPECT) return;
       const c = this.#conns[slot]!;
       this.#packet(c, dir, p);
       this.#after(table, slot, c, p.ts);
@@ -602,6 +635,9 @@ export class ServerFaceDetector implements Detector {
     if (this.#state.length < table.maxFlows) {
       this.#state = new Uint8Array(table.maxFlows);
       this.#conns = new Array(table.maxFlows);
+      this.#helloEnd = new Float64Array(table.maxFlows);
+      this.#helloBytes = new Int32Array(table.maxFlows);
+      this.#hostLen = new Int32Array(table.maxFlows);
     }
     this.#table = table;
     table.setMark(slot, table.mark(slot) | bit);
@@ -611,7 +647,61 @@ export class ServerFaceDetector implements Detector {
       return;
     }
     const serverDir = kind === K_TLS && dir === 1 ? 0 : 1 - dir;
+    if (kind === K_TLS && this.#defer(table, slot, dir, p)) {
+      this.#state[slot] = ST_HELLO + serverDir;
+      this.stats.inspected++;
+      return;
+    }
     const c = this.#start(table, slot, kind, serverDir);
+    this.#packet(c, dir, p);
+    this.#after(table, slot, c, p.ts);
+  }
+
+  /**
+   * A ClientHello that comes whole, alone and in order in its segment: its
+   * inspection waits for the server's answer (most connections end there, a
+   * TLS 1.3 ServerHello hides the certificate), keeping only where its
+   * direction goes on, its length and its SNI length. True when deferred.
+   */
+  #defer(table: FlowTable, slot: number, dir: number, p: DecodedPacket): boolean {
+    const b = p.buf, o = p.payloadOffset, n = p.payloadCapLen;
+    if (
+      n !== p.payloadLen || n < 9 || n > MAX_STREAM_BYTES ||
+      (p.tcpFlags & (TcpFlag.SYN | TcpFlag.FIN)) !== 0
+    ) return false;
+    const start = table.streamStart(slot, dir);
+    if (start >= 0 && start !== p.seq) return false;
+    const recLen = readU16(b, o + 3);
+    if (5 + recLen !== n || 4 + readU24(b, o + 6) > recLen) return false;
+    let hostLen = 0;
+    const s = this.#sni;
+    if (findSni(b, o, n, s) && !ipLiteralName(b, s[0], s[0] + s[1])) hostLen = s[1];
+    this.#helloEnd[slot] = (p.seq + n) >>> 0;
+    this.#helloBytes[slot] = n;
+    this.#hostLen[slot] = hostLen;
+    return true;
+  }
+
+  /**
+   * A packet of a deferred TLS inspection: the server's first bytes opening
+   * with a TLS 1.3 ServerHello end it; any other payload (or SYN / FIN)
+   * starts following the connection from after the ClientHello.
+   */
+  #deferred(table: FlowTable, slot: number, dir: number, p: DecodedPacket, serverDir: number) {
+    if (p.payloadLen === 0 && (p.tcpFlags & (TcpFlag.SYN | TcpFlag.FIN)) === 0) return;
+    if (dir === serverDir && p.payloadLen > 0 && p.payloadCapLen === p.payloadLen) {
+      const start = table.streamStart(slot, dir);
+      if (
+        (start < 0 || start === p.seq) &&
+        opensWithTls13Hello(p.buf, p.payloadOffset, p.payloadCapLen)
+      ) {
+        this.#state[slot] = ST_DONE;
+        return;
+      }
+    }
+    const helloDir = 1 - serverDir;
+    const c = this.#start(table, slot, K_TLS, serverDir, this.#helloEnd[slot]);
+    c.afterHello(helloDir, this.#helloBytes[slot], this.#hostLen[slot]);
     this.#packet(c, dir, p);
     this.#after(table, slot, c, p.ts);
   }
@@ -645,22 +735,27 @@ export class ServerFaceDetector implements Detector {
       pkt.keyId === 0 && pkt.ackCount === 0 && pkt.packetId === 0;
   }
 
-  #start(table: FlowTable, slot: number, kind: number, serverDir: number): FaceConn {
+  /**
+   * Starts inspecting flow `slot`; `helloEnd` ≥ 0: a deferred TLS inspection,
+   * its client side followed from there (counted as inspected already).
+   */
+  #start(table: FlowTable, slot: number, kind: number, serverDir: number, helloEnd = -1): FaceConn {
     if (this.#live >= this.#max && this.#oldest !== null) this.#evict(table, this.#oldest);
     const c = this.#free.pop() ?? new FaceConn();
     c.init(slot, kind, serverDir);
     if (kind !== K_OVPN_UDP) {
+      const helloDir = 1 - serverDir;
       c.stream = new TcpReassembler(
         c,
         this.#weirds,
-        table.streamStart(slot, 0),
-        table.streamStart(slot, 1),
+        helloEnd >= 0 && helloDir === 0 ? helloEnd : table.streamStart(slot, 0),
+        helloEnd >= 0 && helloDir === 1 ? helloEnd : table.streamStart(slot, 1),
       );
     }
     this.#conns[slot] = c;
     this.#state[slot] = ST_INSPECT;
     this.#live++;
-    this.stats.inspected++;
+    if (helloEnd < 0) this.stats.inspected++;
     c.prev = this.#newest;
     c.next = null;
     if (this.#newest !== null) this.#newest.next = c;
@@ -825,4 +920,19 @@ export class ServerFaceDetector implements Detector {
     this.#pending.length = 0;
     this.#earliest = Infinity;
   }
+}
+
+/**
+ * True when the SNI `buf[start .. end)` is an IP address literal. Text is
+ * made only for a name that may be one: with a colon (IPv6, perhaps
+ * bracketed or with a zone), or of digits and dots only (IPv4).
+ */
+function ipLiteralName(buf: Uint8Array, start: number, end: number): boolean {
+  let v4 = true;
+  for (let i = start; i < end; i++) {
+    const c = buf[i];
+    if (c === 0x3a) return isIpLiteral(latin1(buf, start, end));
+    if (!((c >= 0x30 && c <= 0x39) || c === 0x2e)) v4 = false;
+  }
+  return v4 && isIpLiteral(latin1(buf, start, end));
 }

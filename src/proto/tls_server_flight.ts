@@ -248,3 +248,44 @@ export class TlsServerFlight {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * True when `buf[off .. off + len)`, the first bytes of a server's stream,
+ * open with a handshake record whose first message is a complete ServerHello
+ * choosing TLS 1.3 (supported_versions; a HelloRetryRequest too): the
+ * verdict {@linkcode TlsServerFlight} reaches (state TLS13) for the same
+ * bytes, taken from one segment without copying. False when the bytes say
+ * anything else, or not enough (feed the flight then). Never throws.
+ */
+export function opensWithTls13Hello(buf: Uint8Array, off: number, len: number): boolean {
+  const end = Math.min(off + len, buf.length);
+  if (off < 0 || end - off < 9 || buf[off] !== TlsContentType.HANDSHAKE || buf[off + 1] !== 3) {
+    return false;
+  }
+  const recLen = readU16(buf, off + 3);
+  if (recLen === 0 || recLen > 16384 + 2048) return false;
+  if (buf[off + 5] !== TlsHandshakeType.SERVER_HELLO) return false;
+  const mlen = readU24(buf, off + 6);
+  const m = off + 9, mEnd = m + mlen;
+  // The message within the first record and within the bytes at hand.
+  if (4 + mlen > recLen || mEnd > end || mlen < 38 || buf[m] !== 3) return false;
+  let p = m + 34;
+  const sid = buf[p];
+  if (sid > 32) return false;
+  p += 1 + sid;
+  if (p + 3 > mEnd) return false;
+  p += 3;
+  let version = readU16(buf, m);
+  if (p + 2 <= mEnd) {
+    const extEnd = p + 2 + readU16(buf, p);
+    if (extEnd > mEnd) return false;
+    p += 2;
+    while (p + 4 <= extEnd) {
+      const t = readU16(buf, p), l = readU16(buf, p + 2);
+      if (p + 4 + l > extEnd) return false;
+      if (t === TlsExtension.SUPPORTED_VERSIONS && l === 2) version = readU16(buf, p + 4);
+      p += 4 + l;
+    }
+  }
+  return version >= TLS13;
+}

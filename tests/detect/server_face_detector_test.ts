@@ -677,12 +677,13 @@ Deno.test("faces: one event per (server address, port, face); TLS 1.3 and other 
 
 Deno.test("faces: at most maxInspections at once; the oldest makes room, counted", () => {
   const frames: Frame[] = [];
-  // 20 half-open TLS connections (ClientHello, no answer), then a real one.
+  const halfOpen: Frame[] = [];
+  // 20 TLS 1.2 connections stopping after the ServerHello, then a real one.
   for (let i = 0; i < 20; i++) {
-    frames.push(
-      ...new TcpConv("10.9.1.2", "10.9.2.9", 30000 + i, 443, T0 + i * 0.01).handshake().c(hello())
-        .frames,
-    );
+    const conv = () =>
+      new TcpConv("10.9.1.2", "10.9.2.9", 30000 + i, 443, T0 + i * 0.01).handshake().c(hello());
+    frames.push(...conv().s(records(22, serverHello(0xc02f), 16384, 0x0303)).frames);
+    halfOpen.push(...conv().frames);
   }
   frames.push(...tlsConn(SE(), { t0: T0 + 1, appRecord: 2000 }).frames);
   frames.sort((a, b) => a.ts - b.ts);
@@ -691,6 +692,14 @@ Deno.test("faces: at most maxInspections at once; the oldest makes room, counted
   assert.equal(det.stats.inspected, 21);
   assert.equal(det.stats.evicted, 17);
   assert.equal(weirds.get("face_inspection_evicted"), 17);
+  // A ClientHello the server never answered takes no room: its inspection
+  // waits for the server's first bytes.
+  halfOpen.push(...tlsConn(SE(), { t0: T0 + 1, appRecord: 2000 }).frames);
+  halfOpen.sort((a, b) => a.ts - b.ts);
+  const waiting = run(halfOpen, 4);
+  assert.equal(waiting.events.length, 1);
+  assert.equal(waiting.det.stats.inspected, 21);
+  assert.equal(waiting.det.stats.evicted, 0);
   // Flows that are neither TLS nor OpenVPN are never inspected.
   const http = new TcpConv("10.9.1.2", "10.9.2.2", 30500, 80).handshake().c(
     new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
