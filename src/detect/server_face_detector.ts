@@ -65,6 +65,7 @@ import { NameAttr, X509Certificate, X509Ext } from "../proto/x509_cert.ts";
 import type { Detector, EmitFn } from "./detector.ts";
 import type { DetectionEvent, ServerFace } from "./event.ts";
 import { flowEvent } from "./flow_event.ts";
+import { slotCapacity } from "./slot_capacity.ts";
 
 /** Connections inspected at once by default. */
 const DEFAULT_MAX_INSPECTIONS = 512;
@@ -632,13 +633,7 @@ export class ServerFaceDetector implements Detector {
       return;
     }
     if (p.payloadCapLen === 0 && (p.proto === IpProto.TCP || p.proto === IpProto.UDP)) return;
-    if (this.#state.length < table.maxFlows) {
-      this.#state = new Uint8Array(table.maxFlows);
-      this.#conns = new Array(table.maxFlows);
-      this.#helloEnd = new Float64Array(table.maxFlows);
-      this.#helloBytes = new Int32Array(table.maxFlows);
-      this.#hostLen = new Int32Array(table.maxFlows);
-    }
+    if (slot >= this.#state.length) this.#grow(slotCapacity(slot, table.maxFlows));
     this.#table = table;
     table.setMark(slot, table.mark(slot) | bit);
     const kind = this.#kindOf(table, slot, dir, p);
@@ -890,6 +885,23 @@ export class ServerFaceDetector implements Detector {
         this.#earliest = Infinity;
       }
     }
+  }
+
+  /** Grows the per-slot state to `n` slots, keeping what it holds. */
+  #grow(n: number): void {
+    const state = new Uint8Array(n);
+    state.set(this.#state);
+    this.#state = state;
+    this.#conns.length = n;
+    const helloEnd = new Float64Array(n);
+    helloEnd.set(this.#helloEnd);
+    this.#helloEnd = helloEnd;
+    const helloBytes = new Int32Array(n);
+    helloBytes.set(this.#helloBytes);
+    this.#helloBytes = helloBytes;
+    const hostLen = new Int32Array(n);
+    hostLen.set(this.#hostLen);
+    this.#hostLen = hostLen;
   }
 
   /** Flow end: decide what is still open; forget the slot. */

@@ -27,6 +27,7 @@ import type { FlowTable } from "../flow/flow_table.ts";
 import type { Detector, EmitFn } from "./detector.ts";
 import { flowEvent } from "./flow_event.ts";
 import type { SessionDirectory, SessionEntry } from "./session_directory.ts";
+import { slotCapacity } from "./slot_capacity.ts";
 
 /** Smallest keep-alive: the plaintext header (cookie, two ticks, size, flag). */
 const KEEPALIVE_MIN = 23;
@@ -97,12 +98,17 @@ export class UdpSideFlowDetector implements Detector {
    */
   onPacket(table: FlowTable, slot: number, dir: number, p: DecodedPacket): void {
     if (p.proto !== IpProto.UDP) return;
+    // Acceleration sockets are bound by the OS (an ephemeral port) or in
+    // 40000–44999 (UdpAccel.c NewUdpAccel): both ports are >= 1024, so a
+    // well-known service (DNS, NTP, QUIC on 443, …) is never acceleration.
+    const sp = p.srcPort, dp = p.dstPort;
+    if ((sp < 1024 || dp < 1024) && sp !== NBNS_PORT && dp !== NBNS_PORT) return;
     const len = p.payloadLen;
     const sized = len >= KEEPALIVE_MIN && len <= KEEPALIVE_MAX;
     // Neither counted nor looked up: the slot's state is not touched (a new
     // flow's state is reset by whichever packet reads it first).
     if (!sized && this.#dir.size === 0) return;
-    if (this.#done.length < table.maxFlows) this.#grow(table.maxFlows);
+    if (slot >= this.#done.length) this.#grow(slotCapacity(slot, table.maxFlows));
     const id = table.flowId(slot);
     if (this.#fid[slot] !== id) this.#reset(slot, id);
     if (this.#done[slot] === 1) return;
