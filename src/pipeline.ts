@@ -22,6 +22,12 @@ interface PipelineOptions extends FlowTableOptions {
   evidence?: EvidenceRecorder;
   /** Bounds of IP reassembly (datagrams, memory, timeout). */
   defrag?: DefragOptions;
+  /**
+   * Called with a packet's frame number before its flow is tracked (an
+   * analysis worker lets the packet time of the frames other workers got
+   * pass first: src/cli/analysis_worker.ts).
+   */
+  beforeTrack?: (frame: number) => void;
 }
 
 /**
@@ -46,6 +52,7 @@ export class Pipeline {
   readonly #evidence: EvidenceRecorder | undefined;
   #defrag: Defragmenter | undefined; // created with the first IP fragment
   readonly #defragOpts: DefragOptions | undefined;
+  readonly #beforeTrack: ((frame: number) => void) | undefined;
   // Per batch entry: the frame decoded (the entry's raw packet, or the
   // datagram its fragment completed), for evidence pcaps.
   readonly #frames: RawPacket[] = new Array(BATCH);
@@ -76,6 +83,7 @@ export class Pipeline {
     this.#detectors = detectors;
     this.#evidence = opts.evidence;
     this.#defragOpts = opts.defrag;
+    this.#beforeTrack = opts.beforeTrack;
     const after = opts.onFlowEnd;
     this.flows.onEnd((slot, reason) => {
       // A flow no detector marked has nothing to end there (most flows).
@@ -152,7 +160,8 @@ export class Pipeline {
   #decode(raw: RawPacket, p: DecodedPacket, entry = -1): RawPacket | null {
     this.packets++;
     this.wireBytes += raw.wireLen;
-    p.frame = this.packets;
+    const frameNo = raw.frame > 0 ? raw.frame : this.packets;
+    p.frame = frameNo;
     let frame = raw;
     let r = this.decoder.decode(raw, p);
     if (r === DecodeResult.FRAGMENT) {
@@ -161,7 +170,7 @@ export class Pipeline {
       if (whole === null) return null;
       frame = whole;
       r = this.decoder.decode(whole, p);
-      p.frame = this.packets;
+      p.frame = frameNo;
     }
     if (r !== DecodeResult.OK) return null;
     const pr = p.proto;
@@ -171,6 +180,7 @@ export class Pipeline {
   }
 
   #track(raw: RawPacket, p: DecodedPacket, h: number): void {
+    if (this.#beforeTrack !== undefined) this.#beforeTrack(p.frame);
     const ref = this.flows.track(p, h);
     const slot = refSlot(ref), dir = refDir(ref);
     const ds = this.#detectors;

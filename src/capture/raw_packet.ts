@@ -40,6 +40,12 @@ export class RawPacket {
   linkType: number = LinkType.ETHERNET;
   /** Interface number (pcapng interface id; 0 for pcap and live capture). */
   ifIndex = 0;
+  /**
+   * The frame's number in the whole input when the source knows it (a
+   * worker fed part of a capture: the reader's numbering); 0 = the pipeline
+   * numbers the packets it is given in order.
+   */
+  frame = 0;
 }
 
 /**
