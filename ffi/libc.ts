@@ -2,8 +2,10 @@
  * The few C library functions the capture loop uses: `memcpy`, to copy
  * packets out of libpcap's buffer (measured: ~30 ns per 1,514 B packet with
  * BigInt addresses, against 117–160 ns for `UnsafePointerView.copyInto` and
- * ~50 ns for `Uint8Array.set(view.subarray())`), and `poll`, to wait for
- * packets with a timeout that holds even when no traffic arrives.
+ * ~50 ns for `Uint8Array.set(view.subarray())`), `poll`, to wait for
+ * packets with a timeout that holds even when no traffic arrives, and
+ * `setsockopt` / `getsockopt` (with `errno` and `strerror`), to join
+ * libpcap's packet socket to a kernel fanout group (Linux).
  *
  * Loaded lazily with {@linkcode libc}; null when no C library loads (the
  * callers then fall back to JavaScript copies and blocking reads).
@@ -20,6 +22,18 @@ const LIBC_SYMBOLS = {
   memcpy: { parameters: ["usize", "usize", "usize"], result: "void" },
   /** `int poll(struct pollfd *fds, nfds_t nfds, int timeout)` (not on Windows). */
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", optional: true },
+  /** `int setsockopt(int fd, int level, int name, const void *value, socklen_t len)`. */
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32", optional: true },
+  /** `int getsockopt(int fd, int level, int name, void *value, socklen_t *len)`. */
+  getsockopt: {
+    parameters: ["i32", "i32", "i32", "buffer", "buffer"],
+    result: "i32",
+    optional: true,
+  },
+  /** `int *__errno_location(void)` (glibc, musl): the calling thread's `errno`. */
+  __errno_location: { parameters: [], result: "pointer", optional: true },
+  /** `char *strerror(int errnum)`. */
+  strerror: { parameters: ["i32"], result: "pointer", optional: true },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The loaded C functions. */
@@ -55,6 +69,18 @@ export function libc(): Libc | null {
     }
   }
   return loaded;
+}
+
+/**
+ * The calling thread's `errno` and its text after a failed call, e.g.
+ * `{ code: 22, text: "Invalid argument" }`; code 0 and an empty text when
+ * the C library does not tell.
+ */
+export function lastError(lib: Libc): { code: number; text: string } {
+  const where = lib.__errno_location?.() ?? null;
+  const code = where === null ? 0 : new Deno.UnsafePointerView(where).getInt32();
+  const text = code !== 0 && lib.strerror !== null ? lib.strerror(code) : null;
+  return { code, text: text === null ? "" : Deno.UnsafePointerView.getCString(text) };
 }
 
 /** The address of an ArrayBuffer's memory, as a number (exact below 2^53; for `memcpy`). */

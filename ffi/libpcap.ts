@@ -63,6 +63,8 @@ const LIBPCAP_SYMBOLS = {
   pcap_setnonblock: { parameters: ["pointer", "i32", "buffer"], result: "i32" },
   /** Not exported by Npcap (Windows waits with the read timeout instead). */
   pcap_get_selectable_fd: { parameters: ["pointer"], result: "i32", optional: true },
+  /** The capture's socket (Linux: the AF_PACKET socket, for PACKET_FANOUT). */
+  pcap_fileno: { parameters: ["pointer"], result: "i32", optional: true },
   pcap_compile: {
     parameters: ["pointer", "buffer", "buffer", "i32", "u32"],
     result: "i32",

@@ -38,7 +38,7 @@ import {
   pkthdrWords,
   readPkthdr,
 } from "./layout.ts";
-import { type Libc, libc, POLLIN } from "./libc.ts";
+import { lastError, type Libc, libc, POLLIN } from "./libc.ts";
 import { type Libpcap, libpcap, PCAP_ERRBUF_SIZE, type PcapOs } from "./libpcap.ts";
 import {
   activateErrorMessage,
@@ -67,6 +67,18 @@ export interface PcapOpenOptions {
   immediate?: boolean;
   /** BPF filter expression (tcpdump syntax); default none. */
   filter?: string;
+}
+
+/** One classic BPF instruction (`struct sock_filter`: u16 code, u8 jt, u8 jf, u32 k). */
+export interface SockFilter {
+  /** Opcode (class | size | mode, or class | op | source). */
+  readonly code: number;
+  /** Conditional jumps: instructions skipped when true. */
+  readonly jt: number;
+  /** Conditional jumps: instructions skipped when false. */
+  readonly jf: number;
+  /** Constant operand. */
+  readonly k: number;
 }
 
 /** libpcap's counters (`pcap_stats`; 32-bit, they wrap). */
@@ -339,6 +351,76 @@ export class PcapHandle {
     };
   }
 
+  /**
+   * Joins the capture's packet socket to a kernel fanout group (Linux
+   * PACKET_FANOUT, see packet(7)): the sockets of one group on one device
+   * share its packets, each packet going to one member, the member
+   * `program`'s return value modulo the number of members
+   * (PACKET_FANOUT_CBPF). PACKET_FANOUT_FLAG_DEFRAG is on: the kernel
+   * reassembles IPv4 fragments before choosing, so a datagram's fragments
+   * reach one member whole. The program is the group's (any member may set
+   * it; each member sets the same one here).
+   *
+   * `group` "new" creates a new group whose id the kernel picks, unused in
+   * this network namespace (PACKET_FANOUT_FLAG_UNIQUEID); a number 0–65,535
+   * joins that group (created by its first member). Returns the group id. The socket
+   * must be bound, i.e. the handle active, as after {@linkcode open}.
+   *
+   * Throws {@linkcode CaptureDeviceError} (exit code 2, one line) when the OS
+   * has no packet fanout (not Linux; a kernel older than 4.3 lacks
+   * PACKET_FANOUT_CBPF), when the group exists with other settings or
+   * another device, or when the kernel refuses the program.
+   */
+  joinFanout(group: number | "new", program: readonly SockFilter[]): number {
+    const pcap = this.#live();
+    const what = `Cannot share capture on "${this.#label}" between workers`;
+    if (Deno.build.os !== "linux") {
+      throw new CaptureDeviceError(
+        `${what}: packet fanout needs Linux (PACKET_FANOUT); use one worker on ${Deno.build.os}`,
+      );
+    }
+    const c = libc();
+    const fd = this.#lib.pcap_fileno?.(pcap) ?? -1;
+    if (c === null || c.setsockopt === null || c.getsockopt === null || fd < 0) {
+      throw new CaptureDeviceError(
+        `${what}: the C library or libpcap lacks setsockopt/pcap_fileno`,
+      );
+    }
+    const id0 = group === "new" ? 0 : group & 0xffff;
+    const flags = FANOUT_CBPF | FANOUT_FLAG_DEFRAG | (group === "new" ? FANOUT_FLAG_UNIQUEID : 0);
+    const arg = new Int32Array([(id0 | (flags << 16)) | 0]);
+    if (c.setsockopt(fd, SOL_PACKET, PACKET_FANOUT, arg, 4) !== 0) {
+      throw new CaptureDeviceError(`${what}: ${fanoutJoinReason(group, lastError(c))}`);
+    }
+    let id = id0;
+    if (group === "new") {
+      const len = new Uint32Array([4]);
+      if (c.getsockopt(fd, SOL_PACKET, PACKET_FANOUT, arg, len) !== 0) {
+        throw new CaptureDeviceError(`${what}: reading the group id: ${lastError(c).text}`);
+      }
+      id = arg[0] & 0xffff;
+    }
+    // struct sock_fprog { unsigned short len; struct sock_filter *filter; } (16 B on LP64).
+    const insns = new ArrayBuffer(program.length * 8);
+    const code = new Uint16Array(insns), bytes = new Uint8Array(insns), k = new Uint32Array(insns);
+    program.forEach((insn, i) => {
+      code[i * 4] = insn.code;
+      bytes[i * 8 + 2] = insn.jt;
+      bytes[i * 8 + 3] = insn.jf;
+      k[i * 2 + 1] = insn.k >>> 0;
+    });
+    const fprog = new ArrayBuffer(16);
+    new Uint16Array(fprog)[0] = program.length;
+    new BigUint64Array(fprog)[1] = Deno.UnsafePointer.value(Deno.UnsafePointer.of(insns));
+    if (c.setsockopt(fd, SOL_PACKET, PACKET_FANOUT_DATA, new Uint8Array(fprog), 16) !== 0) {
+      const err = lastError(c);
+      throw new CaptureDeviceError(
+        `${what}: the kernel refused the fanout program (PACKET_FANOUT_DATA: ${err.text})`,
+      );
+    }
+    return id;
+  }
+
   /** Closes the native handle; views from `data` become invalid. Safe to call twice. */
   close(): void {
     const pcap = this.#pcap;
@@ -364,6 +446,40 @@ export class PcapHandle {
   #geterr(): string {
     const err = this.#pcap === null ? null : this.#lib.pcap_geterr(this.#pcap);
     return err === null ? "" : Deno.UnsafePointerView.getCString(err);
+  }
+}
+
+/** `SOL_PACKET` (linux/socket.h). */
+const SOL_PACKET = 263;
+/** `PACKET_FANOUT` (linux/if_packet.h): join a group; the value is `id | type_flags << 16`. */
+const PACKET_FANOUT = 18;
+/** `PACKET_FANOUT_DATA`: the group's program (a `struct sock_fprog`), after joining. */
+const PACKET_FANOUT_DATA = 22;
+/** `PACKET_FANOUT_CBPF`: a classic BPF program chooses the member. */
+const FANOUT_CBPF = 6;
+/** `PACKET_FANOUT_FLAG_UNIQUEID`: the kernel picks a new group id (id given as 0). */
+const FANOUT_FLAG_UNIQUEID = 0x2000;
+/** `PACKET_FANOUT_FLAG_DEFRAG`: reassemble IPv4 fragments before choosing. */
+const FANOUT_FLAG_DEFRAG = 0x8000;
+/** errno values the fanout join explains. */
+const ENOPROTOOPT = 92, EINVAL = 22, EALREADY = 114, ENOSPC = 28;
+
+/** Why `setsockopt(PACKET_FANOUT)` failed, in words. */
+function fanoutJoinReason(group: number | "new", err: { code: number; text: string }): string {
+  switch (err.code) {
+    case ENOPROTOOPT:
+      return "this kernel has no packet fanout (PACKET_FANOUT); use one worker";
+    case EINVAL:
+      return group === "new"
+        ? "this kernel does not take a classic BPF fanout program " +
+          "(PACKET_FANOUT_CBPF, Linux 4.3 or later); use one worker"
+        : `fanout group ${group} exists with other settings or on another device`;
+    case EALREADY:
+      return "the socket is already in a fanout group";
+    case ENOSPC:
+      return `fanout group ${group} is full`;
+    default:
+      return `PACKET_FANOUT: ${err.text || `error ${err.code}`}`;
   }
 }
 
