@@ -261,6 +261,14 @@ export class RudpTunnelTracker {
       } else if (kind === TunnelPacket.SERVER) {
         this.#clientDir[ep] = 1 - dir;
         this.#flags[ep] |= F_CLIENT_KNOWN;
+        // The client's packets before its role showed (kind EITHER) were its first ones.
+        const c = ep * 2 + 1 - dir;
+        if (this.#tun[c] > 0) {
+          this.#firstClient[ep] = this.#firstTun[c];
+          if (this.#firstTun[c] + PROBE_WAIT < this.#nextSweep) {
+            this.#nextSweep = this.#firstTun[c] + PROBE_WAIT;
+          }
+        }
       }
     }
     if ((f & F_SEEN) === 0) {

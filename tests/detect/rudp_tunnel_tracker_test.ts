@@ -142,3 +142,30 @@ Deno.test("tracker: server-only packets (roles unknown) are never a probe", () =
   table.flush();
   assert.equal(events.length, 1);
 });
+
+// Fuzz regression (tests/fuzz/regressions/packets-s20261126-868.json): the client's first
+// packet did not tell its role (EITHER), the server's next one did. Its probe started then,
+// not at Infinity; and without a session, its wait for one was bounded (a probe waiting
+// since Infinity never expired: the late list grew for the run).
+Deno.test("tracker: a client whose first packet did not tell its role starts its probe there", () => {
+  const { events, table, pkt, seed } = setup();
+  seed(5, 99.9);
+  pkt(100, true, TunnelPacket.EITHER);
+  pkt(100.01, false, TunnelPacket.SERVER);
+  table.flush();
+  assert.deepEqual(events.slice(1).map((e) => [e.kind, e.session, e.start]), [
+    ["dns_probe", 5, 100],
+  ]);
+});
+
+Deno.test("tracker: such a probe without a session stops waiting for one", () => {
+  const { events, table, tracker, pkt } = setup();
+  pkt(100, true, TunnelPacket.EITHER);
+  pkt(100.01, false, TunnelPacket.SERVER);
+  table.flush(); // the flow ends before any session: the probe waits for one
+  tracker.sweep(100.5);
+  assert.equal(tracker.stats.unattached, 0);
+  tracker.sweep(131); // 30 s after its first packet
+  assert.equal(tracker.stats.unattached, 1);
+  assert.equal(events.length, 0);
+});
