@@ -23,6 +23,7 @@ import { runOffline } from "./src/cli/run_offline.ts";
 import { openSinks } from "./src/cli/sinks.ts";
 import { addStatusPart, addSummaryPart, footprintSummary } from "./src/cli/summary.ts";
 import { InventoryOutputs } from "./src/cli/inventory_outputs.ts";
+import { MetricsServer, PipelineMetrics } from "./src/cli/metrics_server.ts";
 import { BANNER, NAME, VERSION } from "./src/cli/version.ts";
 import type { DetectionEvent } from "./src/detect/event.ts";
 import { createDetectors } from "./src/detect/detector_set.ts";
@@ -45,6 +46,11 @@ async function main(argv: string[]): Promise<number> {
     console.log(listDevicesText());
     return 0;
   }
+
+  // The metrics endpoint is bound first: a port in use is one line and exit 2
+  // before any log file is created.
+  const metrics = opts.metrics !== undefined ? MetricsServer.listen(opts.metrics) : undefined;
+  if (metrics !== undefined) console.error(`sealert: metrics at ${metrics.url}`);
 
   // Outputs are opened once there is input to read (offline: after the
   // first file opened), so a run that fails before reading creates no file.
@@ -81,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
     const set = createDetectors((ev: DetectionEvent) => {
       all.write(ev);
       inv?.observe(ev);
+      metrics?.observe(ev);
       const session = ev.kind === "vpn" || ev.kind === "admin";
       if (evidence !== undefined && ev.phase !== "end" && session) evidence.write(ev);
     }, weirds);
@@ -92,7 +99,9 @@ async function main(argv: string[]): Promise<number> {
       onFlowEnd: fl ? (table, slot) => fl.write(table, slot) : undefined,
       evidence,
     }, weirds);
-    return { pipeline, classifier };
+    const counters = new PipelineMetrics(pipeline, set);
+    metrics?.attach(counters, sinks.failures);
+    return { pipeline, classifier, counters };
   };
 
   let exitCode = 0;
@@ -100,7 +109,7 @@ async function main(argv: string[]): Promise<number> {
     if (opts.read.length > 0) {
       exitCode = (await runOffline(opts.read, opts, start)).exitCode;
     } else {
-      const { pipeline, classifier } = start();
+      const { pipeline, classifier, counters } = start();
       console.log(BANNER);
       const s = sinks!;
       exitCode = await runLive(
@@ -111,12 +120,14 @@ async function main(argv: string[]): Promise<number> {
         () => flowLog?.reopen(),
         s.failedWrites,
         inventory,
+        counters,
       );
     }
   } finally {
     sinks?.all.close();
     flowLog?.close();
     await sinks?.drain();
+    await metrics?.close();
   }
   // Alerts a sink could not deliver: one line per sink, and exit code 4 (live
   // mode's LOG_FAULT) whatever the input. The codes: 0 ok, 1 damaged or

@@ -10,6 +10,7 @@
  */
 
 import { parseSyslogTarget, SyslogTargetError } from "../output/syslog_target.ts";
+import { type MetricsAddress, parseMetricsAddress } from "./metrics_server.ts";
 import { escapeJsonLine } from "../output/wire_text.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -61,6 +62,8 @@ export interface Options {
   dedupSeconds: number;
   /** Print the progress bar when stderr is a terminal. */
   progress: boolean;
+  /** Prometheus endpoint address (`--metrics`). */
+  metrics?: MetricsAddress;
 }
 
 /** Range and default of an integer option. */
@@ -125,6 +128,8 @@ Output:
                             every 60 s and on SIGUSR1 (live), at exit; table on stderr
       --report FILE         HTML report (server table, session timelines), rewritten whole
                             at exit and on SIGUSR1 (live)
+      --metrics ADDR        Prometheus metrics at http://ADDR/metrics while the run lasts:
+                            HOST:PORT, [IPv6]:PORT or :PORT (every address), PORT 1–65,535
   -q, --quiet               do not echo alerts on the console
       --status SECONDS      live: status line every SECONDS on stderr, ${range("status")}
                             (default 60, 0 = off)
@@ -167,6 +172,7 @@ const OPTIONS: ReadonlyMap<string, { takes: Takes; short?: string }> = new Map([
   ["evidence-dir", { takes: "value" }],
   ["servers", { takes: "value" }],
   ["report", { takes: "value" }],
+  ["metrics", { takes: "value" }],
   ["quiet", { takes: "flag", short: "q" }],
   ["status", { takes: "value" }],
   ["no-progress", { takes: "flag" }],
@@ -308,6 +314,17 @@ function syslogUrl(value: string | undefined): string | undefined {
   return value;
 }
 
+/** The `--metrics` address, checked by the parser the endpoint uses. */
+function metricsAddress(value: string | undefined): MetricsAddress | undefined {
+  if (text("metrics", value) === undefined) return undefined;
+  try {
+    return parseMetricsAddress(value!);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new UsageError(`Invalid value for --metrics: ${quote(value!)}: ${e.message}`);
+  }
+}
+
 /**
  * Parse `argv` (without the program name). Every mistake — unknown option, missing or empty
  * value, an integer that is not decimal digits in its range, a bad syslog URL — throws one
@@ -355,5 +372,6 @@ export function parseOptions(argv: readonly string[]): Options {
     report: rewrittenFile("report", last("report")),
     dedupSeconds: integer("dedup", last("dedup")),
     progress: !has("no-progress"),
+    metrics: metricsAddress(last("metrics")),
   };
 }

@@ -30,6 +30,7 @@ import type { Options } from "./args.ts";
 import { chooseDevice, formatDeviceList } from "./device_chooser.ts";
 import { statusLine, summary } from "./summary.ts";
 import { INVENTORY_REWRITE_SECONDS } from "./inventory_outputs.ts";
+import type { PipelineMetrics } from "./metrics_server.ts";
 
 /** The numbered device list (`--list`). */
 export function listDevicesText(): string {
@@ -116,6 +117,7 @@ function logPaths(opts: Options): string[] {
  * @param inventory The server inventory's files (`--servers`, `--report`):
  *   rewritten every {@linkcode INVENTORY_REWRITE_SECONDS} s of wall time and
  *   on SIGUSR1 (which also prints the table); the caller writes them at exit.
+ * @param metrics The `--metrics` counters: told the device and its capture counters.
  */
 export async function runLive(
   opts: Options,
@@ -125,6 +127,7 @@ export async function runLive(
   onReopen?: () => void,
   sinkFailures?: () => number,
   inventory?: LiveInventory,
+  metrics?: PipelineMetrics,
 ): Promise<number> {
   const devices = listDevices();
   const device = await chooseDevice(devices, opts.device);
@@ -137,6 +140,7 @@ export async function runLive(
     bufferSize: opts.bufferMiB * 1024 * 1024,
     filter: opts.filter,
   });
+  metrics?.setCapture(device.name, () => capture.stats());
   console.log(`Starting Capture Packets at [${label}].`);
   if (capture.warning) console.error(`sealert: warning: ${capture.warning}`);
 

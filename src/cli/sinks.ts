@@ -17,6 +17,7 @@ import { formatAlertLine, hasLogLine, TextLogSink } from "../output/text_log.ts"
 import { errorReason, writeAllSync } from "../output/line_file.ts";
 import type { DetectionEvent } from "../detect/event.ts";
 import type { Options } from "./args.ts";
+import type { SinkFailures } from "./metrics_server.ts";
 
 /** The sinks of a run. */
 interface Sinks {
@@ -37,6 +38,11 @@ interface Sinks {
   failedWrites(): number;
   /** The syslog target's state for the live status line, or undefined without syslog. */
   status(): string | undefined;
+  /**
+   * Records each sink could not deliver so far (`--metrics`): "text", "json", "syslog", every
+   * sink opened (0 included; not the console echo). Syslog counts what it dropped after retries.
+   */
+  failures(): SinkFailures[];
 }
 
 /**
@@ -75,6 +81,8 @@ const encoder = new TextEncoder();
 /** One sink with the name its losses are reported under. */
 interface Named {
   label: string;
+  /** Name in `failures()`; none for the console echo. */
+  metric?: string;
   sink: AlertSink;
   syslog?: SyslogSink;
 }
@@ -123,6 +131,7 @@ export function openSinks(opts: Options, onError: (e: Error) => void): Sinks {
   if (opts.log !== "none") {
     named.push({
       label: opts.log === "-" ? "text log (standard output)" : `text log "${opts.log}"`,
+      metric: "text",
       sink: new TextLogSink({ path: opts.log, quiet: true }),
     });
     // The console echo is a courtesy: its failure is a warning, nothing lost.
@@ -132,6 +141,7 @@ export function openSinks(opts: Options, onError: (e: Error) => void): Sinks {
   if (opts.json !== undefined) {
     siem.push({
       label: opts.json === "-" ? "JSON log (standard output)" : `JSON log "${opts.json}"`,
+      metric: "json",
       sink: new JsonLinesSink(opts.json),
     });
   }
@@ -144,7 +154,12 @@ export function openSinks(opts: Options, onError: (e: Error) => void): Sinks {
       onError,
       unixDatagram: unixDatagramLibc(),
     });
-    siem.push({ label: `syslog ${formatSyslogTarget(syslog.target)}`, sink: syslog, syslog });
+    siem.push({
+      label: `syslog ${formatSyslogTarget(syslog.target)}`,
+      metric: "syslog",
+      sink: syslog,
+      syslog,
+    });
   }
   for (const s of siem) {
     if (opts.dedupSeconds > 0) {
@@ -184,6 +199,13 @@ export function openSinks(opts: Options, onError: (e: Error) => void): Sinks {
       }
       return lines;
     },
+    failures: () =>
+      named.flatMap((n) => {
+        if (n.metric === undefined) return [];
+        const l = all.lost(n.sink);
+        const failures = l.alerts + l.records + l.sideFlows + (n.syslog?.errors ?? 0);
+        return [{ sink: n.metric, failures }];
+      }),
     status: () => {
       if (syslog === undefined) return undefined;
       const s = syslog.status();
