@@ -187,7 +187,7 @@ export class PipelineMetrics implements MetricsSource {
   }
 }
 
-/** Session variants: `vpn` takes all, `admin` the TCP ones (series shown at 0 from the start). */
+/** Variants over TCP (direct, proxies, SSH): `admin` has these, `vpn` these and ICMP, DNS. */
 const SESSION_VARIANTS = ["TCP", "HTTP Proxy", "SOCKS4 Proxy", "SOCKS5 Proxy", "SSH"] as const;
 
 /**
