@@ -137,4 +137,10 @@ export interface DetectionEvent {
    * tying side flows to sessions. Not written by the sinks.
    */
   start?: number;
+  /**
+   * The capture device the packets came from, when the run captures through
+   * analysis workers (several interfaces, or `--workers` above 1); set by
+   * the live run, not by the detectors.
+   */
+  interface?: string;
 }

@@ -19,8 +19,8 @@ export function round3(x: number): number {
 
 /**
  * The JSON object of one event (no trailing newline), with exactly these keys
- * in this order: ts, event_type, kind, variant, outcome, client, server,
- * then when present target, session (side flows: the session's flow_id),
+ * in this order: ts, event_type, interface (when the event names its capture
+ * device), kind, variant, outcome, client, server, then when present target, session (side flows: the session's flow_id),
  * service (infrastructure), face (server), name (a host name seen on the
  * wire), invalid_utf8; then evidence, confidence, flow_id, community_id,
  * connections, latency (and duration, bytes and side_flows on a session-end summary,
@@ -35,12 +35,13 @@ export function formatJsonLine(ev: DetectionEvent): string {
   const record: Record<string, unknown> = {
     ts: formatIsoMicros(ev.ts),
     event_type: ev.phase === "end" ? "softether_session_end" : "softether",
-    kind: ev.kind,
-    variant: ev.variant,
-    outcome: ev.outcome,
-    client: { ip: ev.client.ip, port: ev.client.port },
-    server: { ip: ev.server.ip, port: ev.server.port },
   };
+  if (ev.interface !== undefined) record.interface = ev.interface;
+  record.kind = ev.kind;
+  record.variant = ev.variant;
+  record.outcome = ev.outcome;
+  record.client = { ip: ev.client.ip, port: ev.client.port };
+  record.server = { ip: ev.server.ip, port: ev.server.port };
   const invalid: string[] = [];
   if (ev.target !== undefined) {
     const host = wireText(ev.target.host);

@@ -65,6 +65,14 @@ Deno.test("formatJsonLine: target only when present, after server", () => {
   assert.equal(obj.variant, "HTTP Proxy");
 });
 
+Deno.test("formatJsonLine: interface only when the event names one, after event_type", () => {
+  const line = formatJsonLine(sampleEvent({ interface: "eth1" }));
+  const keys = [...KEYS.slice(0, 2), "interface", ...KEYS.slice(2)];
+  assert.deepEqual(Object.keys(JSON.parse(line)), keys);
+  assert.ok(line.includes('"event_type":"softether","interface":"eth1","kind":"vpn",'), line);
+  assert.ok(!formatJsonLine(sampleEvent()).includes("interface"));
+});
+
 Deno.test("formatJsonLine copies the event's client/server objects (no extra keys)", () => {
   const ev = sampleEvent();
   (ev.client as unknown as Record<string, unknown>).extra = 1;
