@@ -20,6 +20,7 @@ import { HELP, parseOptions } from "./src/cli/args.ts";
 import { reportError } from "./src/cli/fatal.ts";
 import { listDevicesText, LiveExit, runLive } from "./src/cli/run_live.ts";
 import { runOffline } from "./src/cli/run_offline.ts";
+import { runOfflineWorkers } from "./src/cli/run_offline_workers.ts";
 import { openSinks } from "./src/cli/sinks.ts";
 import { addStatusPart, addSummaryPart, footprintSummary } from "./src/cli/summary.ts";
 import { InventoryOutputs } from "./src/cli/inventory_outputs.ts";
@@ -58,7 +59,10 @@ async function main(argv: string[]): Promise<number> {
   let flowLog: FlowLog | undefined;
   let inventory: InventoryOutputs | undefined;
   const reported = new Set<string>();
-  const start = () => {
+  // Offline with --workers N: the workers run the pipelines
+  // (src/cli/run_offline_workers.ts); main only writes what they find.
+  const workers = opts.read.length > 0 ? opts.workers ?? 1 : 1;
+  const openOutputs = () => {
     // The inventory's files first: a path that cannot be written stops the
     // run before any log file is created.
     inventory = opts.servers !== undefined || opts.report !== undefined
@@ -75,22 +79,27 @@ async function main(argv: string[]): Promise<number> {
     });
     const all = sinks.all;
     addStatusPart(sinks.status);
-    flowLog = opts.flows !== undefined ? new FlowLog(opts.flows) : undefined;
-    const fl = flowLog;
+    flowLog = opts.flows !== undefined && workers === 1 ? new FlowLog(opts.flows) : undefined;
     const evidence = opts.evidenceDir !== undefined
       ? new EvidenceRecorder(opts.evidenceDir)
       : undefined;
-    // Detectors → session directory (ties side flows to sessions, counts
-    // them in session-end records) → sinks (and evidence pcaps); flow table
-    // → detectors (and the flow log).
-    const weirds = new Weirds();
-    const set = createDetectors((ev: DetectionEvent) => {
+    const emit = (ev: DetectionEvent) => {
       all.write(ev);
       inv?.observe(ev);
       metrics?.observe(ev);
       const session = ev.kind === "vpn" || ev.kind === "admin";
       if (evidence !== undefined && ev.phase !== "end" && session) evidence.write(ev);
-    }, weirds);
+    };
+    return { emit, evidence };
+  };
+  const start = () => {
+    const { emit, evidence } = openOutputs();
+    const fl = flowLog;
+    // Detectors → session directory (ties side flows to sessions, counts
+    // them in session-end records) → sinks (and evidence pcaps); flow table
+    // → detectors (and the flow log).
+    const weirds = new Weirds();
+    const set = createDetectors(emit, weirds);
     const { detectors, classifier } = set;
     addSummaryPart(() => footprintSummary(set));
     const pipeline = new Pipeline(detectors, {
@@ -100,13 +109,16 @@ async function main(argv: string[]): Promise<number> {
       evidence,
     }, weirds);
     const counters = new PipelineMetrics(pipeline, set);
-    metrics?.attach(counters, sinks.failures);
+    metrics?.attach(counters, sinks!.failures);
     return { pipeline, classifier, counters };
   };
 
   let exitCode = 0;
   try {
-    if (opts.read.length > 0) {
+    if (workers > 1) {
+      const run = () => ({ emit: openOutputs().emit });
+      exitCode = (await runOfflineWorkers(opts.read, { ...opts, workers }, run)).exitCode;
+    } else if (opts.read.length > 0) {
       exitCode = (await runOffline(opts.read, opts, start)).exitCode;
     } else {
       const { pipeline, classifier, counters } = start();

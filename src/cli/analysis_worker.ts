@@ -20,8 +20,11 @@
  *   (`Pipeline.tick`), exactly at the packet times one thread would have
  *   used. A SYNC record replays up to its frame when this worker got nothing
  *   for a while; END replays the rest, then every flow ends.
- * - `pcap` (live `--workers N`, fanout group member): see the "fanout"
- *   helper's capture source (TODO in {@linkcode openSource}).
+ * - `pcap` (live `--workers N` and several interfaces): libpcap read on the
+ *   worker's own thread, as one member of the interface's kernel fanout
+ *   group when it has several workers (`src/capture/fanout_source.ts`).
+ *   When the link is idle, packet time moves with the wall clock (as the
+ *   single-thread live run does), so decisions waiting for time are made.
  *
  * Hot path: a packet costs what it costs in one thread, plus, per frame of
  * another worker, two typed-array loads, a comparison and the detectors'
@@ -30,6 +33,8 @@
  * @module
  */
 
+import { CaptureDeviceError } from "../../ffi/errors.ts";
+import { PcapPacketSource } from "../capture/fanout_source.ts";
 import { FrameTimeLog } from "../capture/frame_time_log.ts";
 import { PacketRingReader, RingRecord } from "../capture/packet_ring.ts";
 import type { PacketSource, RawPacket } from "../capture/raw_packet.ts";
@@ -43,6 +48,7 @@ import { Pipeline } from "../pipeline.ts";
 import {
   AnalysisControl,
   type FromAnalysis,
+  type PcapSourceSpec,
   type RingSourceSpec,
   type StartMessage,
   type ToAnalysis,
@@ -205,12 +211,49 @@ class RingSource implements WorkerSource {
   }
 }
 
+/** Live capture: the interface's packets, or this worker's share of its fanout group. */
+class PcapSource implements WorkerSource {
+  readonly cursor = 0;
+  readonly progress = 0;
+  readonly capture: PcapPacketSource;
+
+  constructor(spec: PcapSourceSpec, worker: number, workers: number, stop: Int32Array) {
+    this.capture = PcapPacketSource.open({
+      // Flow ids unique in the run: worker w numbers its packets w + 1, w + 1 + N, …
+      frameStride: workers,
+      frameOffset: worker,
+      device: spec.device,
+      snaplen: spec.snaplen,
+      promisc: spec.promisc,
+      bufferSize: spec.bufferSize,
+      filter: spec.filter,
+      fanout: spec.fanout === undefined ? undefined : {
+        group: spec.fanout.group,
+        member: spec.fanout.id,
+        count: spec.fanout.count,
+        rendezvous: spec.fanout.rendezvous,
+      },
+    }, () => Atomics.load(stop, AnalysisControl.STOP) !== 0);
+  }
+
+  next(raw: RawPacket): boolean {
+    return this.capture.next(raw);
+  }
+
+  refill(): Promise<boolean> {
+    return this.capture.refill();
+  }
+
+  close(): void {
+    this.capture.close();
+  }
+}
+
 /** Opens the packet source of `start`; throws a one-line error when it cannot. */
 function openSource(start: StartMessage, stop: Int32Array): WorkerSource {
   const spec = start.source;
   if (spec.kind === "ring") return new RingSource(spec, start.worker, stop);
-  // TODO(fanout helper): the live PACKET_FANOUT capture source.
-  throw new Error(`packet source "${spec.kind}" is not available in this build`);
+  return new PcapSource(spec, start.worker, start.workers, stop);
 }
 
 async function run(start: StartMessage): Promise<void> {
@@ -224,12 +267,18 @@ async function run(start: StartMessage): Promise<void> {
       type: "error",
       worker,
       message: err instanceof Error ? err.message : String(err),
-      exitCode: 2,
+      exitCode: err instanceof CaptureDeviceError ? err.exitCode : 2,
     });
     self.close();
     return;
   }
-  post({ type: "started", worker });
+  const live = src instanceof PcapSource ? src.capture : undefined;
+  post({
+    type: "started",
+    worker,
+    ...(live === undefined ? {} : { linkType: live.linkType, snaplen: live.snaplen }),
+    ...(live?.warning === undefined ? {} : { warning: live.warning }),
+  });
 
   let events: DetectionEvent[] = [];
   let frames: number[] = [];
@@ -241,7 +290,9 @@ async function run(start: StartMessage): Promise<void> {
   const weirds = new Weirds();
   const set = createDetectors(
     (ev: DetectionEvent) => {
-      events.push(ev);
+      // A copy as it is now: detectors update their events later (a
+      // session's connection count) and one thread's sinks write them at once.
+      events.push(structuredClone(ev));
       frames.push(src.cursor);
       const key = ev.kind === "vpn" || ev.kind === "admin" ? `${ev.kind}/${ev.variant}` : ev.kind;
       counts[key] = (counts[key] ?? 0) + 1;
@@ -261,8 +312,18 @@ async function run(start: StartMessage): Promise<void> {
     beforeTrack: src.beforeTrack,
   }, weirds);
   if (src instanceof RingSource) src.attach(pipeline);
+  if (live !== undefined) {
+    // An idle link: let packet time pass with the wall clock (as run_live.ts does).
+    live.onIdle = (idle) => {
+      if (pipeline.packets > 0) pipeline.tick(pipeline.flows.now + idle);
+    };
+  }
 
-  const stats = () => pipelineStats(pipeline, set.classifier, set, counts);
+  const stats = () => {
+    const s = pipelineStats(pipeline, set.classifier, set, counts);
+    if (live !== undefined) s.capture = live.stats();
+    return s;
+  };
   let lastEvents = performance.now();
   let nextStats = lastEvents + settings.statsIntervalMs;
   const flush = (force: boolean) => {
@@ -287,6 +348,7 @@ async function run(start: StartMessage): Promise<void> {
   };
 
   let error: string | undefined;
+  let errorCode = 2;
   try {
     await pipeline.run(src, () => {
       src.afterChunk?.();
@@ -296,6 +358,7 @@ async function run(start: StartMessage): Promise<void> {
     pipeline.finish();
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);
+    if (err instanceof CaptureDeviceError) errorCode = err.exitCode; // 3: the device went away
   } finally {
     src.close();
   }
@@ -304,7 +367,7 @@ async function run(start: StartMessage): Promise<void> {
     type: "done",
     worker,
     stats: stats(),
-    ...(error !== undefined ? { error, exitCode: 2 } : {}),
+    ...(error !== undefined ? { error, exitCode: errorCode } : {}),
   });
   self.close();
 }

@@ -62,6 +62,8 @@ export interface Options {
   dedupSeconds: number;
   /** Print the progress bar when stderr is a terminal. */
   progress: boolean;
+  /** Analysis workers (`--workers`; undefined: not given, the mode's default). */
+  workers?: number;
   /** Prometheus endpoint address (`--metrics`). */
   metrics?: MetricsAddress;
 }
@@ -82,6 +84,7 @@ const INTEGERS = {
   "udp-timeout": { min: 1, max: 86_400, def: 120 },
   status: { min: 0, max: 86_400, def: 60 },
   dedup: { min: 0, max: 604_800, def: 300 },
+  workers: { min: 1, max: 64, def: 1 },
 } as const satisfies Record<string, IntegerRange>;
 
 type IntegerOption = keyof typeof INTEGERS;
@@ -140,6 +143,9 @@ Flows:
       --tcp-timeout S       idle timeout of established TCP flows, ${range("tcp-timeout")}
                             (default 3600)
       --udp-timeout S       idle timeout of UDP flows, ${range("udp-timeout")} (default 120)
+      --workers N           analysis threads, ${range("workers")}; offline: the capture is
+                            split by address pair over N workers, same alerts as one
+                            (default 1)
 Other:
   -h, --help                this help
   -V, --version             print the version
@@ -179,6 +185,7 @@ const OPTIONS: ReadonlyMap<string, { takes: Takes; short?: string }> = new Map([
   ["max-flows", { takes: "value" }],
   ["tcp-timeout", { takes: "value" }],
   ["udp-timeout", { takes: "value" }],
+  ["workers", { takes: "value" }],
 ]);
 
 const SHORT: ReadonlyMap<string, string> = new Map(
@@ -372,6 +379,7 @@ export function parseOptions(argv: readonly string[]): Options {
     report: rewrittenFile("report", last("report")),
     dedupSeconds: integer("dedup", last("dedup")),
     progress: !has("no-progress"),
+    workers: has("workers") ? integer("workers", last("workers")) : undefined,
     metrics: metricsAddress(last("metrics")),
   };
 }

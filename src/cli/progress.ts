@@ -31,14 +31,19 @@ export class ProgressBar {
 
   /** Redraw (at most 4 times a second). */
   update(done: number, p: Pipeline, c: SoftEtherTcpDetector): void {
+    this.show(done, p.packets, c.stats.alerts);
+  }
+
+  /** Redraw from counters (several analysis workers' added up); at most 4 times a second. */
+  show(done: number, packets: number, alerts: number): void {
     const now = performance.now();
     if (now - this.#last < 250) return;
     this.#last = now;
     const pct = Math.min(100, (done / this.#total) * 100);
-    const rate = p.packets / Math.max(0.001, (now - this.#start) / 1000);
+    const rate = packets / Math.max(0.001, (now - this.#start) / 1000);
     const width = 30, fill = Math.round((pct / 100) * width);
     const line = `\r[${"#".repeat(fill)}${" ".repeat(width - fill)}] ${pct.toFixed(1)}% ` +
-      `${(rate / 1e6).toFixed(2)} M packets/s, ${c.stats.alerts} alerts `;
+      `${(rate / 1e6).toFixed(2)} M packets/s, ${alerts} alerts `;
     Deno.stderr.writeSync(encoder.encode(line));
     this.#shown = true;
   }
