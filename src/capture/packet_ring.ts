@@ -67,6 +67,25 @@ export function ringBytes(maxFrame: number, minBytes = 8 << 20): number {
   return CONTROL_BYTES + Math.max(minBytes, recordBytes(maxFrame) * 4);
 }
 
+/**
+ * Resolves when `ctl[index]` is no longer `seen` (after a notify) or after
+ * `timeoutMs`. A timer runs meanwhile: Deno does not count a pending
+ * `Atomics.waitAsync` as work, and would otherwise end an event loop that
+ * has nothing else to do.
+ */
+async function waitChange(
+  ctl: Int32Array,
+  index: number,
+  seen: number,
+  timeoutMs: number,
+): Promise<void> {
+  const w = Atomics.waitAsync(ctl, index, seen, timeoutMs);
+  if (!w.async) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([w.value, new Promise((r) => timer = setTimeout(r, timeoutMs))]);
+  clearTimeout(timer);
+}
+
 /** Views of one ring's buffer. */
 class RingViews {
   readonly ctl: Int32Array;
@@ -199,8 +218,7 @@ export class PacketRingWriter {
       Atomics.store(ctl, I_PRODUCER_WAITS, 0);
       return;
     }
-    const w = Atomics.waitAsync(ctl, I_READ, seen, timeoutMs);
-    if (w.async) await w.value;
+    await waitChange(ctl, I_READ, seen, timeoutMs);
     Atomics.store(ctl, I_PRODUCER_WAITS, 0);
   }
 }
@@ -297,8 +315,7 @@ export class PacketRingReader {
       Atomics.store(ctl, I_CONSUMER_WAITS, 0);
       return;
     }
-    const w = Atomics.waitAsync(ctl, I_WRITE, seen, timeoutMs);
-    if (w.async) await w.value;
+    await waitChange(ctl, I_WRITE, seen, timeoutMs);
     Atomics.store(ctl, I_CONSUMER_WAITS, 0);
   }
 }

@@ -55,12 +55,21 @@ export interface PcapSourceSpec {
   device: string;
   /** Fanout group membership (absent: a plain capture, one worker). */
   fanout?: {
-    /** Fanout group id (one per interface and process). */
+    /**
+     * Fanout group id (one per interface and process), or -1: a new group
+     * whose id the kernel picks, unused in the network namespace (worker
+     * `id` 0 creates it and hands the id to the others through `rendezvous`).
+     */
     group: number;
     /** This worker's index in the group (0 .. count − 1). */
     id: number;
     /** Workers in the group. */
     count: number;
+    /**
+     * The interface's rendezvous block (`src/capture/fanout_source.ts`
+     * `fanoutRendezvous`): the members wait there for each other.
+     */
+    rendezvous: SharedArrayBuffer;
   };
   /** Snapshot length. */
   snaplen: number;
@@ -73,7 +82,7 @@ export interface PcapSourceSpec {
 }
 
 /** Where an analysis worker's packets come from. */
-export type PacketSourceSpec = RingSourceSpec | PcapSourceSpec;
+type PacketSourceSpec = RingSourceSpec | PcapSourceSpec;
 
 /** Flow table, detector and output settings of a worker (from the command line). */
 export interface AnalysisSettings {
@@ -199,7 +208,7 @@ export interface FootprintCounts {
 }
 
 /** Counters of the TCP session classifier. */
-export interface ClassifierCounts {
+interface ClassifierCounts {
   /** Connections inspected. */
   inspected: number;
   /** SoftEther connections decided. */
@@ -215,7 +224,7 @@ export interface ClassifierCounts {
 }
 
 /** IP reassembly counters. */
-export interface DefragCounts {
+interface DefragCounts {
   /** IP fragments seen. */
   fragments: number;
   /** Datagrams rebuilt. */

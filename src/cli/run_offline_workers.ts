@@ -69,13 +69,13 @@ const SYNC_GAP = TIME_LOG_FRAMES / 4;
 const PUBLISH_EVERY = 256;
 
 /** Where a worker run's results go: built once a file could be opened. */
-export interface WorkerOutputs {
+interface WorkerOutputs {
   /** Every event, in frame order, after the run-wide de-duplication. */
   emit: (ev: DetectionEvent) => void;
 }
 
 /** Options of {@linkcode runOfflineWorkers}. */
-export interface OfflineWorkerOptions {
+interface OfflineWorkerOptions {
   /** Number of analysis workers (≥ 1). */
   workers: number;
   /** No summary. */
@@ -236,8 +236,8 @@ class FrameDealer {
     for (;;) {
       const f = this.frame + 1;
       if (f - this.#logFloor >= log.size) {
-        this.#logFloor = this.#minProgress();
-        if (f - this.#logFloor >= log.size) return LOG_FULL;
+        if (!log.room(f, this.#n)) return LOG_FULL;
+        this.#logFloor = f - log.size + 1; // every worker's progress is at least this
       }
       if (!src.next(raw)) return DEALT;
       this.frame = f;
@@ -278,12 +278,6 @@ class FrameDealer {
       }
       rings[v].publish();
     }
-  }
-
-  #minProgress(): number {
-    let min = Infinity;
-    for (let w = 0; w < this.#n; w++) min = Math.min(min, this.#log.progress(w));
-    return min;
   }
 }
 

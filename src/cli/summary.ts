@@ -39,7 +39,7 @@ export function addSummaryPart(part: () => string | undefined): void {
 }
 
 /** The footprint detectors' counters of a detector set. */
-export function footprintCounts(set: DetectorSet): FootprintCounts {
+function footprintCounts(set: DetectorSet): FootprintCounts {
   const side = set.udpSide.stats, icmp = set.icmpVpn.stats, dns = set.dnsVpn.stats;
   const infra = set.infrastructure.stats;
   return {
