@@ -1,10 +1,12 @@
 /**
  * The fuzz targets: one mutated capture file through the product path
- * (`openCaptureFiles` → `Pipeline` with `SoftEtherTcpDetector` → text, JSON
- * and flow logs in a temporary directory), or one round of mutated packets
- * through `Pipeline.run` from an in-memory source; each returns the
- * failure it found, if any. Also the corpus, the reproducer format and the
- * replay.
+ * (`openCaptureFiles` → `Pipeline` with the whole detector set of
+ * `createDetectors` → text, JSON and flow logs in a temporary directory), or
+ * one round of mutated packets through `Pipeline.run` from an in-memory
+ * source with the same detector set; each returns the failure it found, if
+ * any, and the events it reached by kind. Every event is checked as it is
+ * emitted and the detectors' bookkeeping at the end (`event_checks.ts`).
+ * Also the corpus, the reproducer format and the replay.
  *
  * @module
  */
@@ -14,16 +16,24 @@ import { CaptureFileError } from "../../src/capture/errors.ts";
 import { openCaptureFiles } from "../../src/capture/file_source.ts";
 import { type PacketSource, RawPacket } from "../../src/capture/raw_packet.ts";
 import { Weirds } from "../../src/decode/weirds.ts";
+import { createDetectors, type DetectorSet } from "../../src/detect/detector_set.ts";
 import type { DetectionEvent } from "../../src/detect/event.ts";
-import { SoftEtherTcpDetector } from "../../src/detect/softether_tcp_detector.ts";
 import { DedupSink } from "../../src/output/dedup.ts";
 import { FlowLog } from "../../src/output/flow_log.ts";
-import { formatJsonLine, JsonLinesSink } from "../../src/output/json_log.ts";
+import { JsonLinesSink } from "../../src/output/json_log.ts";
 import { MultiSink } from "../../src/output/multi_sink.ts";
-import { formatAlertLine, TextLogSink } from "../../src/output/text_log.ts";
+import { TextLogSink } from "../../src/output/text_log.ts";
 import { Pipeline } from "../../src/pipeline.ts";
 import { buildFile } from "./file_mutators.ts";
+import { EventChecker, JSON_TS, TEXT_LINE } from "./event_checks.ts";
 import { buildRound, type Frame, parseFrame, type SeedCapture } from "./packet_mutators.ts";
+import {
+  checkParserCase,
+  makeParserCase,
+  type ParserCase,
+  type ParserSeeds,
+  parserSeeds,
+} from "./parser_target.ts";
 import { Rng } from "./rng.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -55,6 +65,33 @@ const PACKET_SEEDS = [
   "capture/tcp_conversation.pcapng",
 ];
 
+/**
+ * Directories whose labelled captures (every `.pcap` a `*.tsv` label file of
+ * theirs names) are packet seeds too: the footprints of the detector set
+ * (VPN over ICMP / DNS, infrastructure contacts, OpenVPN / SSTP / certificate
+ * faces) and their look-alikes.
+ */
+const LABELLED_SEED_DIRS = ["lab3", "lab4"];
+
+/** The labelled captures of `LABELLED_SEED_DIRS`, sorted, each once. */
+function labelledSeeds(): string[] {
+  const names = new Set<string>();
+  for (const dir of LABELLED_SEED_DIRS) {
+    const base = `${ROOT}testdata/${dir}`;
+    for (const e of [...Deno.readDirSync(base)].map((e) => e.name).sort()) {
+      if (!e.endsWith(".tsv")) continue;
+      for (const line of Deno.readTextFileSync(`${base}/${e}`).split("\n").slice(1)) {
+        const file = line.split("\t")[0];
+        if (!file.endsWith(".pcap")) continue;
+        try {
+          if (Deno.statSync(`${base}/${file}`).isFile) names.add(`${dir}/${file}`);
+        } catch { /* labelled but not recorded (yet) */ }
+      }
+    }
+  }
+  return [...names].sort();
+}
+
 /** Whole files the file fuzzer also mutates byte-wise (real writers' layouts). */
 const RAW_FILE_SEEDS = [
   "capture/tcp_conversation.pcapng",
@@ -72,6 +109,8 @@ export interface Corpus {
   captures: SeedCapture[];
   /** Raw files for byte-level file mutation. */
   rawFiles: { name: string; bytes: Uint8Array }[];
+  /** Payloads of each parser of the parser target. */
+  parsers: ParserSeeds;
 }
 
 async function readFrames(path: string, max: number): Promise<Frame[]> {
@@ -99,7 +138,7 @@ async function readFrames(path: string, max: number): Promise<Frame[]> {
 /** Loads the corpus: up to `maxFrames` frames of each packet seed. */
 export async function loadCorpus(maxFrames = 1500): Promise<Corpus> {
   const captures: SeedCapture[] = [];
-  for (const name of PACKET_SEEDS) {
+  for (const name of [...PACKET_SEEDS, ...labelledSeeds()]) {
     const frames = await readFrames(`${ROOT}testdata/${name}`, maxFrames);
     captures.push({ name, frames: frames.map((frame) => ({ frame, pkt: parseFrame(frame) })) });
   }
@@ -107,7 +146,7 @@ export async function loadCorpus(maxFrames = 1500): Promise<Corpus> {
     name,
     bytes: Deno.readFileSync(`${ROOT}testdata/${name}`),
   }));
-  return { captures, rawFiles };
+  return { captures, rawFiles, parsers: parserSeeds(captures) };
 }
 
 /** A failure found by a target. */
@@ -124,8 +163,10 @@ export interface Failure {
 export interface Outcome {
   /** The failure found (undefined: none). */
   failure?: Failure;
-  /** Alerts (and session ends) the detector emitted. */
+  /** Events (alerts, side flows, session ends, …) the detectors emitted. */
   alerts: number;
+  /** Those events by kind (session-end records as "end"). */
+  kinds: Record<string, number>;
   /** The input ended in a clean capture-file damage error. */
   damaged: boolean;
 }
@@ -179,10 +220,6 @@ function mutateRaw(rng: Rng, b: Uint8Array, log: string[]): Uint8Array {
   return out;
 }
 
-const TEXT_LINE =
-  /^\[[+-]?\d{4,6}\/\d\d\/\d\d \d\d:\d\d:\d\d\] SoftEther (TCP |HTTP Proxy |SOCKS4 Proxy |SOCKS5 Proxy |SSH |Admin )?Connection (Attempt )?Detected \(client \S+, server \S+\)$/;
-const JSON_TS = /^[+-]?\d{4,6}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
-
 /** Known class of issue 10 item 2 (packet times beyond a JS Date), owned by another engineer. */
 function knownTime(message: string): boolean {
   return /NaN|Invalid time value|not a number of seconds|ts without seconds/.test(message);
@@ -201,7 +238,10 @@ function checkLogs(text: string, json: string, flows: string): Failure | undefin
   }
   for (const line of text.split("\n")) {
     if (line === "") continue;
-    if (line.includes("NaN")) return fail("output", `text log: NaN: ${line}`);
+    // A name off the wire (last field) may spell anything: NaN is looked for before it.
+    if (line.replace(/, name .*\)$/, ")").includes("NaN")) {
+      return fail("output", `text log: NaN: ${line}`);
+    }
     if (!TEXT_LINE.test(line)) return fail("output", `text log: malformed line: ${line}`);
   }
   for (const line of json.split("\n")) {
@@ -227,12 +267,18 @@ function checkLogs(text: string, json: string, flows: string): Failure | undefin
   return undefined;
 }
 
-/** A failure-checking wrapper around the detector's invariants. */
+/**
+ * The invariants of the pipeline and of every detector of the set (the
+ * classifier's counters here, the others' against the events seen in
+ * `checker`).
+ */
 function checkInvariants(
   p: Pipeline,
-  d: SoftEtherTcpDetector,
+  set: DetectorSet,
+  checker: EventChecker,
   ended: boolean,
 ): Failure | undefined {
+  const d = set.classifier;
   if (d.live < 0) return fail("invariant", `detector live count negative: ${d.live}`);
   if (d.stats.errors > 0) {
     return fail("invariant", `analyzer threw (detector errors ${d.stats.errors})`);
@@ -251,7 +297,29 @@ function checkInvariants(
   if (ended && p.flows.active !== 0) {
     return fail("invariant", `flows left after finish: ${p.flows.active}`);
   }
-  return undefined;
+  const other = checker.final(set, ended);
+  return other === undefined ? undefined : fail("invariant", other);
+}
+
+/** What a run's emit does besides: counts and checks every event. */
+function watcher(then?: (ev: DetectionEvent) => void) {
+  const checker = new EventChecker();
+  const w = {
+    checker,
+    alerts: 0,
+    failure: undefined as Failure | undefined,
+    emit: (ev: DetectionEvent) => {
+      w.alerts++;
+      try {
+        const problem = checker.check(ev);
+        if (problem !== undefined) w.failure ??= fail("output", problem);
+      } catch (e) {
+        w.failure ??= fail("exception", `checking an event: ${(e as Error).message}`);
+      }
+      then?.(ev);
+    },
+  };
+  return w;
 }
 
 /** Runs one file input through the product path in `dir`; resolves to the failure, if any. */
@@ -270,31 +338,32 @@ export async function runFileInput(input: FileInput, dir: string): Promise<Outco
     } catch { /* not there */ }
   }
   let failure: Failure | undefined;
-  let alerts = 0, damaged = false;
+  let damaged = false;
   const sinks = new MultiSink([
     new TextLogSink({ path: textPath, quiet: true }),
     new DedupSink(new JsonLinesSink(jsonPath), { windowSeconds: 300 }),
   ], { onError: (e) => failure ??= fail("exception", `sink: ${e.name}: ${e.message}`) });
   const flowLog = new FlowLog(flowPath);
   const weirds = new Weirds();
-  const det = new SoftEtherTcpDetector((ev) => {
-    alerts++;
-    sinks.write(ev);
-  }, { weirds });
-  const pipeline = new Pipeline([det], {
+  const w = watcher((ev) => sinks.write(ev));
+  const set = createDetectors(w.emit, weirds);
+  const pipeline = new Pipeline(set.detectors, {
     maxFlows: 4096,
     onFlowEnd: (table, slot) => flowLog.write(table, slot),
   }, weirds);
+  const invariants = (ended: boolean) => checkInvariants(pipeline, set, w.checker, ended);
   try {
     let src;
     try {
       src = await openCaptureFiles(paths, { bufferSize: 64 * 1024 });
     } catch (e) {
-      if (e instanceof CaptureFileError) return { failure: checkDamage(e), alerts, damaged: true };
+      if (e instanceof CaptureFileError) {
+        return { failure: checkDamage(e), alerts: 0, kinds: {}, damaged: true };
+      }
       throw e;
     }
     try {
-      await pipeline.run(src, () => failure ??= checkInvariants(pipeline, det, false));
+      await pipeline.run(src, () => failure ??= w.failure ?? invariants(false));
     } catch (e) {
       if (!(e instanceof CaptureFileError)) throw e;
       damaged = true;
@@ -303,7 +372,7 @@ export async function runFileInput(input: FileInput, dir: string): Promise<Outco
       src.close();
     }
     pipeline.finish();
-    failure ??= checkInvariants(pipeline, det, true);
+    failure ??= w.failure ?? invariants(true);
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     failure ??= fail("exception", `${err.name}: ${err.message} ${topFrame(err)}`);
@@ -311,12 +380,12 @@ export async function runFileInput(input: FileInput, dir: string): Promise<Outco
     sinks.close();
     flowLog.close();
   }
-  failure ??= checkLogs(
+  failure ??= w.failure ?? checkLogs(
     Deno.readTextFileSync(textPath),
     Deno.readTextFileSync(jsonPath),
     Deno.readTextFileSync(flowPath),
   );
-  return { failure, alerts, damaged };
+  return { failure, alerts: w.alerts, kinds: w.checker.kinds, damaged };
 }
 
 function topFrame(e: Error): string {
@@ -398,34 +467,19 @@ export function makePacketInput(
   return { frames: r.frames, mutations: r.mutations, feedSeed: rng.u32() };
 }
 
-function checkEvent(ev: DetectionEvent): Failure | undefined {
-  if (!Number.isFinite(ev.ts)) return fail("output", `event with non-finite ts ${ev.ts}`);
-  if (ev.phase === "end") return undefined;
-  const line = formatAlertLine(ev, 0);
-  if (line.includes("NaN") || !TEXT_LINE.test(line)) return fail("output", `alert line: ${line}`);
-  const json = formatJsonLine(ev);
-  JSON.parse(json);
-  return undefined;
-}
-
 /** Runs one packet round through the pipeline; resolves to the failure, if any. */
 export async function runPacketInput(input: PacketInput): Promise<Outcome> {
   const rng = new Rng(input.feedSeed, "feed");
   const weirds = new Weirds();
   let failure: Failure | undefined;
-  let alerts = 0;
-  const det = new SoftEtherTcpDetector((ev) => {
-    alerts++;
-    try {
-      failure ??= checkEvent(ev);
-    } catch (e) {
-      failure ??= fail("exception", `formatting an alert: ${(e as Error).message}`);
-    }
-  }, { weirds, maxAnalyzers: rng.pick([2, 64, 1024]) });
-  const pipeline = new Pipeline([det], {
+  const w = watcher();
+  const set = createDetectors(w.emit, weirds, { maxAnalyzers: rng.pick([2, 64, 1024]) });
+  const det = set.classifier;
+  const pipeline = new Pipeline(set.detectors, {
     maxFlows: rng.pick([8, 256, 4096]),
     defrag: rng.chance(0.3) ? { maxDatagrams: 4, maxMemory: 70 * 1024 } : undefined,
   }, weirds);
+  const invariants = (ended: boolean) => checkInvariants(pipeline, set, w.checker, ended);
   try {
     if (rng.chance(0.1)) {
       const raw = new RawPacket();
@@ -433,18 +487,18 @@ export async function runPacketInput(input: PacketInput): Promise<Outcome> {
       do {
         while (src.next(raw)) {
           pipeline.handle(raw);
-          if (det.live < 0) failure ??= checkInvariants(pipeline, det, false);
+          if (det.live < 0 || set.faces.live < 0) failure ??= invariants(false);
         }
       } while (await src.refill());
     } else {
       await pipeline.run(
         new MemorySource(input.frames, rng),
-        () => failure ??= checkInvariants(pipeline, det, false),
+        () => failure ??= w.failure ?? invariants(false),
       );
     }
-    failure ??= checkInvariants(pipeline, det, false);
+    failure ??= w.failure ?? invariants(false);
     pipeline.finish();
-    failure ??= checkInvariants(pipeline, det, true);
+    failure ??= w.failure ?? invariants(true);
     if (pipeline.packets !== input.frames.length) {
       failure ??= fail(
         "invariant",
@@ -455,15 +509,56 @@ export async function runPacketInput(input: PacketInput): Promise<Outcome> {
     const err = e instanceof Error ? e : new Error(String(e));
     failure ??= fail("exception", `${err.name}: ${err.message} ${topFrame(err)}`);
   }
-  return { failure, alerts, damaged: false };
+  return { failure, alerts: w.alerts, kinds: w.checker.kinds, damaged: false };
+}
+
+// ---- parsers ----
+
+/** Parser calls per parser input. */
+export const PARSER_BATCH = 200;
+
+/** A parser input: a batch of parser calls. */
+export interface ParserInput {
+  /** The calls. */
+  cases: ParserCase[];
+}
+
+/** Builds parser input `index` of the run `seed`. */
+export function makeParserInput(corpus: Corpus, seed: number, index: number): ParserInput {
+  const rng = Rng.forInput(seed, "parsers", index);
+  const cases: ParserCase[] = [];
+  for (let i = 0; i < PARSER_BATCH; i++) cases.push(makeParserCase(rng, corpus.parsers));
+  return { cases };
+}
+
+/** Runs a parser input; the failure, if any, names its case (`failedCase`). */
+export function runParserInput(input: ParserInput): Outcome & { failedCase?: number } {
+  for (let i = 0; i < input.cases.length; i++) {
+    const c = input.cases[i];
+    let problem: Failure | undefined;
+    try {
+      const p = checkParserCase(c);
+      if (p !== undefined) problem = fail("invariant", `${c.parser}: ${p}`);
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      problem = fail("exception", `${c.parser}: ${err.name}: ${err.message} ${topFrame(err)}`);
+    }
+    if (problem !== undefined) {
+      return { failure: problem, alerts: 0, kinds: {}, damaged: false, failedCase: i };
+    }
+  }
+  return { alerts: 0, kinds: {}, damaged: false };
 }
 
 // ---- reproducers ----
 
+/** A fuzz target. */
+export type Target = "file" | "packets" | "parsers";
+
 /** A reproducer as written to tests/fuzz/crashes/ (JSON). */
 export interface Reproducer {
-  /** "file" or "packets". */
-  target: "file" | "packets";
+  /** "file", "packets" or "parsers". */
+  target: Target;
   /** Run seed and input index (the input can also be rebuilt from them). */
   seed: number;
   /** Input index. */
@@ -478,6 +573,15 @@ export interface Reproducer {
   frames?: { link: number; wire: number; sec: number; nsec: number; data: string }[];
   /** Packet target: seed of the feeding (chunk sizes, handle vs run, table sizes). */
   feedSeed?: number;
+  /** Parser target: the calls (a failure's own call only, when known). */
+  cases?: {
+    parser: string;
+    data: string;
+    off: number;
+    len: number;
+    cuts: number[];
+    mutations: string[];
+  }[];
   /** A committed regression whose fix is pending elsewhere: where and what. */
   open?: string;
 }
@@ -536,6 +640,32 @@ export function packetReproducer(
   };
 }
 
+/** The reproducer of a parser input (only case `only` when given). */
+export function parserReproducer(
+  seed: number,
+  index: number,
+  input: ParserInput,
+  failure: Failure,
+  only?: number,
+): Reproducer {
+  const cases = only === undefined ? input.cases : [input.cases[only]];
+  return {
+    target: "parsers",
+    seed,
+    index,
+    failure,
+    mutations: cases.flatMap((c) => c.mutations),
+    cases: cases.map((c) => ({
+      parser: c.parser,
+      data: b64(c.data),
+      off: c.off,
+      len: c.len,
+      cuts: c.cuts,
+      mutations: c.mutations,
+    })),
+  };
+}
+
 /** Writes `rep` to `dir`; returns the path. */
 export function writeReproducer(dir: string, rep: Reproducer): string {
   Deno.mkdirSync(dir, { recursive: true });
@@ -547,6 +677,9 @@ export function writeReproducer(dir: string, rep: Reproducer): string {
 /** Replays a reproducer file; resolves to the failure it shows now (undefined: fixed). */
 export async function replay(path: string, dir: string): Promise<Outcome> {
   const rep = JSON.parse(Deno.readTextFileSync(path)) as Reproducer;
+  if (rep.target === "parsers") {
+    return runParserInput({ cases: rep.cases!.map((c) => ({ ...c, data: unb64(c.data) })) });
+  }
   if (rep.target === "file") {
     return await runFileInput({ files: rep.files!.map(unb64), mutations: rep.mutations }, dir);
   }

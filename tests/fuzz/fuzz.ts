@@ -31,10 +31,14 @@ import {
   loadCorpus,
   makeFileInput,
   makePacketInput,
+  makeParserInput,
   packetReproducer,
+  parserReproducer,
   replay,
+  type Target,
   writeReproducer,
 } from "./engine.ts";
+import { minimize } from "./minimize.ts";
 import type { WorkerJob, WorkerMessage } from "./worker.ts";
 
 /** Options of a fuzz run. */
@@ -45,6 +49,8 @@ export interface FuzzOptions {
   files: number;
   /** Packets to feed (at least; whole rounds). */
   packets: number;
+  /** Parser inputs to run (each a batch of parser calls). */
+  parsers: number;
   /** Worker threads. */
   workers: number;
   /** Per-input time bound, ms. */
@@ -64,7 +70,7 @@ export interface FuzzOptions {
 /** One failure as counted by the run. */
 export interface FoundFailure {
   /** Which fuzzer. */
-  target: "file" | "packets";
+  target: Target;
   /** Input index. */
   index: number;
   /** What happened. */
@@ -81,8 +87,12 @@ export interface FuzzResult {
   rounds: number;
   /** Packets fed. */
   packets: number;
-  /** Alerts (and session ends) emitted over all inputs: how deep the inputs reached. */
+  /** Parser calls made (parser inputs × their batch). */
+  parserCalls: number;
+  /** Events emitted over all inputs: how deep the inputs reached. */
   alerts: number;
+  /** Those events by kind (session-end records as "end"). */
+  kinds: Record<string, number>;
   /** File inputs that ended in a clean capture-file damage error. */
   damaged: number;
   /** Failures that are not known (crashes: exceptions, invariants, bad output, memory). */
@@ -107,6 +117,7 @@ export const DEFAULTS: FuzzOptions = {
   seed: 1,
   files: 10_000,
   packets: 10_000_000,
+  parsers: 10_000,
   workers: 2,
   timeLimitMs: 2000,
   rssLimit: 1536 * 1024 * 1024,
@@ -132,7 +143,9 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
     files: 0,
     rounds: 0,
     packets: 0,
+    parserCalls: 0,
     alerts: 0,
+    kinds: {},
     damaged: 0,
     crashes: 0,
     hangs: 0,
@@ -168,10 +181,12 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
   };
   let corpus: Awaited<ReturnType<typeof loadCorpus>> | undefined;
   // An input the main thread gave up on (hang, memory): rebuilt from the seed, written here.
-  const rebuild = async (target: "file" | "packets", index: number, failure: Failure) => {
+  const rebuild = async (target: Target, index: number, failure: Failure) => {
     corpus ??= await loadCorpus();
     const rep = target === "file"
       ? fileReproducer(opts.seed, index, makeFileInput(corpus, opts.seed, index), failure)
+      : target === "parsers"
+      ? parserReproducer(opts.seed, index, makeParserInput(corpus, opts.seed, index), failure)
       : packetReproducer(
         opts.seed,
         index,
@@ -182,7 +197,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
   };
 
   /** Runs indices [from, to) of `target` over the workers. */
-  const phase = (target: "file" | "packets", from: number, to: number) =>
+  const phase = (target: Target, from: number, to: number) =>
     new Promise<void>((resolve) => {
       const running: Running[] = [];
       const start = (job: WorkerJob): Running => {
@@ -211,8 +226,10 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
           } else if (m.type === "done") {
             r.current = -1;
             res.alerts += m.alerts;
+            for (const [k, n] of Object.entries(m.kinds)) res.kinds[k] = (res.kinds[k] ?? 0) + n;
             if (m.damaged) res.damaged++;
             if (target === "file") res.files++;
+            else if (target === "parsers") res.parserCalls += m.packets;
             else res.rounds++, res.packets += m.packets;
             if (m.failure) record({ target, index: m.index, failure: m.failure, repro: m.repro });
           } else r.finished = true;
@@ -257,7 +274,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
           r.child.kill("SIGKILL");
         } catch { /* gone already */ }
         if (target === "file") res.files++;
-        else res.rounds++;
+        else if (target === "packets") res.rounds++;
         const repro = await rebuild(target, index, failure);
         record({ target, index, failure, repro });
         if (index + r.job.step < r.job.to) {
@@ -301,7 +318,8 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
               `fuzz: ${
                 ((now - t0) / 1000).toFixed(0)
               } s: files ${res.files}, rounds ${res.rounds}, ` +
-                `packets ${res.packets}, crashes ${res.crashes}, hangs ${res.hangs}, known ${res.known}, ` +
+                `packets ${res.packets}, parser calls ${res.parserCalls}, crashes ${res.crashes}, ` +
+                `hangs ${res.hangs}, known ${res.known}, ` +
                 `rss ${Math.round(total / 2 ** 20)} MiB`,
             );
           }
@@ -347,6 +365,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
       await phase("packets", next, next + block);
       next += block;
     }
+    if (opts.parsers > 0) await phase("parsers", 0, opts.parsers);
   } finally {
     Deno.removeSync(tmpRoot, { recursive: true });
   }
@@ -365,12 +384,29 @@ function childRss(pid: number): number {
   }
 }
 
+/** Event kinds in the order the figures list them. */
+const KIND_ORDER = [
+  "vpn",
+  "admin",
+  "end",
+  "udp_accel",
+  "dns_probe",
+  "icmp_probe",
+  "nbns",
+  "infrastructure",
+  "server",
+];
+
 /** The end-of-run figures as text. */
 export function figures(r: FuzzResult): string {
   return [
     `files:    ${r.files} (${r.damaged} ended in a capture-file damage error)`,
     `packets:  ${r.packets} (${r.rounds} rounds)`,
-    `alerts:   ${r.alerts} (emitted by the detector over all inputs)`,
+    `parsers:  ${r.parserCalls} calls (DER, DNS, Pack, OpenVPN packet and framer, TLS flight, SNI, HTTP, SHA-1)`,
+    `events:   ${r.alerts} (emitted by the detectors over all inputs: ${
+      KIND_ORDER.filter((k) => r.kinds[k] !== undefined).map((k) => `${k} ${r.kinds[k]}`)
+        .join(", ")
+    })`,
     `crashes:  ${r.crashes}`,
     `hangs:    ${r.hangs}`,
     `known:    ${r.known} (NaN dates in a log: the packet-time class of issue 10, refused as damage since)`,
@@ -379,10 +415,12 @@ export function figures(r: FuzzResult): string {
   ].join("\n");
 }
 
-const USAGE = `Usage: deno task fuzz [--seed N] [--files N] [--packets N] [--workers N]
+const USAGE =
+  `Usage: deno task fuzz [--seed N] [--files N] [--packets N] [--parsers N] [--workers N]
                       [--time-limit SECONDS] [--rss-limit MIB] [--max-round N]
                       [--crash-dir DIR] [--strict]
        deno task fuzz --replay FILE
+       deno task fuzz --minimize FILE [OUT]   (a packet-round reproducer: fewer frames)
 Exit code 1 when a crash or hang was found (--strict: the known class too).`;
 
 async function main(args: string[]): Promise<number> {
@@ -419,9 +457,18 @@ async function main(args: string[]): Promise<number> {
       } finally {
         Deno.removeSync(dir, { recursive: true });
       }
+    } else if (a === "--minimize") {
+      const path = args[++i];
+      if (path === undefined) throw new Error("--minimize needs a FILE");
+      const out = args[i + 1]?.startsWith("--") === false ? args[++i] : path;
+      const rep = await minimize(path, (s) => console.error(s));
+      Deno.writeTextFileSync(out, JSON.stringify(rep, null, 1) + "\n");
+      console.log(`minimized: ${rep.frames?.length ?? 0} frames written to ${out}`);
+      return 0;
     } else if (a === "--seed") opts.seed = num();
     else if (a === "--files") opts.files = num();
     else if (a === "--packets") opts.packets = num();
+    else if (a === "--parsers") opts.parsers = num();
     else if (a === "--workers") opts.workers = Math.max(1, num());
     else if (a === "--time-limit") opts.timeLimitMs = num() * 1000;
     else if (a === "--rss-limit") opts.rssLimit = num() * 2 ** 20;
@@ -437,7 +484,8 @@ async function main(args: string[]): Promise<number> {
     }
   }
   console.error(
-    `fuzz: seed ${opts.seed}, ${opts.files} files, ${opts.packets} packets, ${opts.workers} workers, ` +
+    `fuzz: seed ${opts.seed}, ${opts.files} files, ${opts.packets} packets, ` +
+      `${opts.parsers} parser batches, ${opts.workers} workers, ` +
       `time bound ${opts.timeLimitMs} ms per input, RSS bound ${
         Math.round(opts.rssLimit / 2 ** 20)
       } MiB`,

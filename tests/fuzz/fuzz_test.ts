@@ -1,13 +1,26 @@
 /**
  * CI round of the fuzzer (fixed seed, short: well under 60 s on two cores)
- * and the replay of every committed regression reproducer.
+ * and the replay of every committed regression reproducer; the event checks
+ * and the mutators' helpers on their own.
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { replay } from "./engine.ts";
+import { PARSER_BATCH, replay } from "./engine.ts";
 import { DEFAULTS, figures, runFuzz } from "./fuzz.ts";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
+
+/** Event kinds every detector of the set emits on the corpus (session ends as "end"). */
+const KINDS = [
+  "vpn",
+  "admin",
+  "end",
+  "udp_accel",
+  "dns_probe",
+  "icmp_probe",
+  "infrastructure",
+  "server",
+];
 
 Deno.test("fuzz: fixed-seed short round finds no crash and no hang", async () => {
   const crashDir = Deno.makeTempDirSync({ prefix: "sealert-fuzz-ci-" });
@@ -17,6 +30,7 @@ Deno.test("fuzz: fixed-seed short round finds no crash and no hang", async () =>
       seed: 20261126,
       files: 2000,
       packets: 1_500_000,
+      parsers: 600,
       crashDir,
       verbose: false,
     });
@@ -24,7 +38,11 @@ Deno.test("fuzz: fixed-seed short round finds no crash and no hang", async () =>
       .map((f) => `${f.target} #${f.index}: ${f.failure.kind}: ${f.failure.message}`).join("\n");
     assert.equal(r.crashes + r.hangs, 0, `${figures(r)}\n${detail}`);
     assert.ok(r.files === 2000 && r.packets >= 1_500_000, figures(r));
-    assert.ok(r.alerts > 0, "the inputs reached the detector's alerts");
+    assert.equal(r.parserCalls, 600 * PARSER_BATCH, figures(r));
+    // Every detector of the set was reached, and decided something, on mutated input.
+    for (const kind of KINDS) {
+      assert.ok((r.kinds[kind] ?? 0) > 0, `no ${kind} event\n${figures(r)}`);
+    }
   } finally {
     Deno.removeSync(crashDir, { recursive: true });
   }
@@ -38,12 +56,13 @@ Deno.test("fuzz: an input over the time bound is reported with a reproducer that
       ...DEFAULTS,
       files: 2,
       packets: 1,
+      parsers: 1,
       workers: 1,
       timeLimitMs: 0,
       crashDir,
       verbose: false,
     });
-    assert.ok(r.hangs >= 3, figures(r));
+    assert.ok(r.hangs >= 4, figures(r));
     const repros = r.found.map((f) => f.repro).filter((p) => p !== undefined);
     assert.ok(repros.length >= 2);
     for (const path of repros) {

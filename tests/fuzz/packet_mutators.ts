@@ -7,14 +7,44 @@
  * purpose by a header mutation applied after serialisation.
  *
  * A round is a window of one lab capture's packet sequence (so flows and
- * their TCP streams, TLS / CONNECT / SOCKS / SSH set-ups are in context)
- * with round-wide transforms (IPv6, link type, VLAN stack, fragmentation,
- * ports) and per-packet mutations at a per-round rate.
+ * their TCP streams, TLS / CONNECT / SOCKS / SSH set-ups are in context),
+ * sometimes interleaved with a window of a second capture shifted to the same
+ * time (the lab captures share addresses: a VPN over ICMP session meets a TCP
+ * session's side flows), with round-wide transforms (IPv6, link type, VLAN
+ * stack, fragmentation, ports, ICMP types and id / sequence keys, TCP
+ * segments split) and per-packet mutations at a per-round rate. Payload
+ * mutations go by what the payload is: ICMP (VPN over ICMP's SHA-1 framing
+ * kept valid), DNS, OpenVPN over UDP / TCP, Packs, TLS server flights and
+ * their certificates, ClientHello SNI, HTTP requests, SOCKS, texts. A TCP
+ * payload whose length changed moves the later sequence and acknowledgement
+ * numbers of its connection by as much (in most rounds), so that the stream
+ * stays whole and the change reaches the stream parsers.
  *
  * @module
  */
 
 import { LinkType } from "../../src/capture/raw_packet.ts";
+import {
+  findCertificate,
+  looksServerFlight,
+  mutateServerFlight,
+  patchDerInPlace,
+} from "./cert_mutators.ts";
+import { mutateDns } from "./dns_mutators.ts";
+import {
+  hostBytes,
+  infraText,
+  looksOpenVpnUdp,
+  looksPack,
+  mutateIcmp,
+  mutateOpenVpnTcp,
+  mutateOpenVpnUdp,
+  mutatePack,
+  natTPack,
+  openVpnTcpChain,
+  replaceSni,
+  udpAccelShape,
+} from "./footprint_mutators.ts";
 import { getBE, interesting, mutateBytes, putBE, type Rng } from "./rng.ts";
 import { concat } from "../helpers/bytes.ts";
 
@@ -50,7 +80,7 @@ interface Pkt {
   opts: Uint8Array; // IPv4 options
   ext: Ext[]; // IPv6 extension headers
   proto: number;
-  l4: Uint8Array; // transport header (TCP/UDP), or empty for other protocols
+  l4: Uint8Array; // transport header (TCP/UDP, ICMP's 8 bytes), or empty for other protocols
   payload: Uint8Array;
 }
 
@@ -60,6 +90,54 @@ export interface SeedFrame {
   frame: Frame;
   /** The parsed model (undefined: kept opaque). */
   pkt?: Pkt;
+  /** What its payload is, for focused rounds (see {@linkcode classify}); set on first use. */
+  cls?: string;
+  /** A copy of a repeated window: added to its ephemeral ports (and ICMP id). */
+  portAdd?: number;
+}
+
+/** Payload classes a round can focus its mutations on (the detector set's parsers). */
+const CLASSES = ["icmp", "dns", "ovpn", "cert", "flight", "pack", "http", "hello", "udp"] as const;
+
+/** How often a focused round picks each class (certificates are few and deep). */
+const CLASS_WEIGHTS = [2, 2, 2, 4, 1, 1, 1, 1, 1];
+
+/** What a packet's payload is, for focused rounds ("" for none of the classes). */
+function classify(p: Pkt | undefined): string {
+  if (p === undefined) return "";
+  if (isIcmp(p)) return "icmp";
+  const b = p.payload;
+  if (b.length === 0 || p.l4.length < 4) return "";
+  const sp = getBE(p.l4, 0, 2), dp = getBE(p.l4, 2, 2);
+  if (p.proto === 17) {
+    if ((sp === 53 || dp === 53 || sp === 137 || dp === 137) && b.length >= 12) return "dns";
+    if (looksPack(b, 0)) return "pack";
+    if (looksOpenVpnUdp(b, sp, dp)) return findCertificate(b) >= 0 ? "cert" : "ovpn";
+    return b.length <= 100 ? "udp" : "";
+  }
+  if (p.proto !== 6) return "";
+  if (findCertificate(b) >= 0) return "cert";
+  if (openVpnTcpChain(b) !== undefined) return "ovpn";
+  if (looksServerFlight(b)) return "flight";
+  if (looksPack(b, 4) || (b.length >= 4 && b[0] === 0x41 && b[1] === 0x43 && b[2] === 0x54)) {
+    return "pack";
+  }
+  if (b.length > 9 && b[0] === 22 && b[5] === 1) return "hello";
+  if (isText(b) && b[0] !== 0x53 && b[0] !== 0x48) return "http";
+  return "";
+}
+
+const capClasses = new WeakMap<SeedCapture, Set<string>>();
+
+/** The payload classes present in a capture. */
+function classesOf(cap: SeedCapture): Set<string> {
+  let set = capClasses.get(cap);
+  if (set === undefined) {
+    set = new Set();
+    for (const sf of cap.frames) set.add(sf.cls ??= classify(sf.pkt));
+    capClasses.set(cap, set);
+  }
+  return set;
 }
 
 const ETH_IPV4 = 0x0800, ETH_IPV6 = 0x86dd;
@@ -157,6 +235,7 @@ function splitL4(proto: number, body: Uint8Array): [Uint8Array | undefined, Uint
     if (body.length < 8) return [undefined, body];
     return [body.slice(0, 8), body.slice(8)];
   }
+  if ((proto === 1 || proto === 58) && body.length >= 8) return [body.slice(0, 8), body.slice(8)];
   return [new Uint8Array(0), body.slice()];
 }
 
@@ -170,6 +249,10 @@ function clonePkt(p: Pkt): Pkt {
     ext: p.ext.map((e) => ({ type: e.type, body: e.body.slice() })),
     l4: p.l4.slice(),
   };
+}
+
+function isIcmp(p: Pkt): boolean {
+  return (p.proto === 1 || p.proto === 58) && p.l4.length === 8;
 }
 
 /** Where the layers start in a serialised frame. */
@@ -384,10 +467,13 @@ function tlsFields(b: Uint8Array): [number, number][] {
 const ASCII = new TextDecoder("latin1");
 const ENC = new TextEncoder();
 
-/** Text-level mutations of a CONNECT head / HTTP response / SSH banner. */
-function mutateText(rng: Rng, b: Uint8Array, log: string[]): Uint8Array {
+/** Text mutations that concern an HTTP request (SoftEther's DDNS client, a CONNECT). */
+const HTTP_OPS = [0, 1, 2, 3, 5, 8, 11, 12, 12, 13, 13, 14, 14, 15, 16, 17, 18];
+
+/** Text-level mutations of a CONNECT head / HTTP request or response / SSH banner. */
+function mutateText(rng: Rng, b: Uint8Array, log: string[], http = false): Uint8Array {
   let s = ASCII.decode(b);
-  const op = rng.int(0, 11);
+  const op = http ? rng.pick(HTTP_OPS) : rng.int(0, 18);
   switch (op) {
     case 0:
       s = s.replace(/\r\n\r\n/, rng.pick(["\r\n", "\n\n", "\r\n\r", ""]));
@@ -438,6 +524,81 @@ function mutateText(rng: Rng, b: Uint8Array, log: string[]): Uint8Array {
         rng.pick([" [::1]:443 ", " [::1:443 ", " :443 ", " a..b:443 ", "  "]),
       );
       break;
+    case 12: { // Host: one of SoftEther's names (or near), with or without a port
+      const host = latin1(hostBytes(rng)) + rng.pick(["", ":80", ":443", ":", ":99999"]);
+      const line = `${rng.pick(["Host", "host", "HOST", "Host ", "X-Host"])}:${
+        rng.pick([" ", "", "\t", "  "])
+      }${host}`;
+      s = /\r?\nhost:[^\r\n]*/i.test(s)
+        ? s.replace(/(\r?\n)host:[^\r\n]*/i, `$1${line}`)
+        : s.replace(/\r?\n/, `\r\n${line}\r\n`);
+      break;
+    }
+    case 13: // request target: SoftEther's DDNS endpoints, absolute form
+      s = s.replace(
+        /^(\S+) \S+/,
+        `$1 ${
+          rng.pick([
+            "/ddns/ddns.aspx",
+            "/ddns/getmyip.ashx",
+            "/ddns/getmyip.ashx?v=1",
+            "/DDNS/DDNS.ASPX",
+            "/ddns/ddns.aspxx",
+            "http://x1.x2.open.servers.ddns.softether-network.net/ddns/ddns.aspx",
+            "HTTP://keepalive.softether.org:80/",
+            "http://",
+            "http:///ddns/ddns.aspx",
+            "*",
+          ])
+        }`,
+      );
+      break;
+    case 14: { // the fixed headers of SoftEther's HTTP client, exact or near
+      const ua = rng.pick([
+        "Mozilla/5.0 (Windows NT 6.3; WOW64; rv:29.0) Gecko/20100101 Firefox/29.0",
+        "Mozilla/5.0 (Windows NT 6.3; WOW64; rv:29.0) Gecko/20100101 Firefox/29.1",
+        "",
+      ]);
+      const ka = rng.pick(["timeout=15; max=19", "timeout=15;max=19", " timeout=15; max=19\t"]);
+      const lang = rng.pick(["ja", "JA", "ja-JP", ""]);
+      s = s.replace(
+        /\r?\n/,
+        `\r\nUser-Agent: ${ua}\r\nKeep-Alive: ${ka}\r\nAccept-Language: ${lang}\r\n`,
+      );
+      break;
+    }
+    case 15: // method
+      s = s.replace(
+        /^[A-Za-z_]*/,
+        rng.pick([
+          "GET",
+          "POST",
+          "CONNECT",
+          "get",
+          "PUT",
+          "GETT",
+          "G".repeat(17),
+          "SSTP_DUPLEX_POST",
+        ]),
+      );
+      break;
+    case 16: // version
+      s = s.replace(
+        / HTTP\/\d\.\d/,
+        rng.pick([" HTTP/1.0", " HTTP/1.1", " HTTP/2", " HTTP/1.", " http/1.1", " HTTP/1.1 x", ""]),
+      );
+      break;
+    case 17: // header lines: folded, bare LF, no colon, empty name
+      s = s.replace(
+        /\r\n/,
+        rng.pick(["\r\n \tfolded\r\n", "\n", "\r\nNoColon\r\n", "\r\n: empty\r\n", "\r\n\r\n"]),
+      );
+      break;
+    case 18: { // a proxy CONNECT to one of SoftEther's names
+      const host = latin1(hostBytes(rng));
+      s = `CONNECT ${host}:443 HTTP/1.1\r\nHost: ${host}:443\r\n\r\n`;
+      break;
+    }
     default:
       s = s.slice(0, rng.int(0, s.length));
   }
@@ -475,14 +636,124 @@ function mutateSocks(rng: Rng, b: Uint8Array, log: string[]): Uint8Array {
   return concat(out, rng.bytes(rng.int(1, 300)));
 }
 
+function latin1(b: Uint8Array): string {
+  return ASCII.decode(b);
+}
+
 function isText(b: Uint8Array): boolean {
   if (b.length < 4) return false;
   const s = ASCII.decode(b.subarray(0, 8));
   return /^(CONNECT|HTTP\/|SSH-|GET |POST)/.test(s);
 }
 
+/** Mutations aimed at the parsers of the detector set's footprints; false when none applied. */
+function mutateFootprint(rng: Rng, p: Pkt, log: string[]): boolean {
+  const b = p.payload;
+  if (isIcmp(p)) {
+    p.payload = mutateIcmp(rng, p.l4, b, log);
+    return true;
+  }
+  const sp = p.l4.length >= 4 ? getBE(p.l4, 0, 2) : -1,
+    dp = p.l4.length >= 4 ? getBE(p.l4, 2, 2) : -1;
+  if (p.proto === 17) {
+    const dnsPort = (x: number) => x === 53 || x === 137 || x === 5353;
+    if ((dnsPort(sp) || dnsPort(dp)) && b.length >= 12 && rng.chance(0.85)) {
+      p.payload = mutateDns(rng, b, log);
+      return true;
+    }
+    if (looksPack(b, 0) && rng.chance(0.8)) {
+      p.payload = mutatePack(rng, b, 0, log);
+      return true;
+    }
+    if (looksOpenVpnUdp(b, sp, dp) && rng.chance(0.7)) {
+      const at = findCertificate(b);
+      if (at >= 0 && rng.chance(0.5)) {
+        p.payload = b.slice();
+        patchDerInPlace(rng, p.payload, at, log);
+      } else p.payload = mutateOpenVpnUdp(rng, b, log);
+      return true;
+    }
+    if (b.length <= 100 && rng.chance(0.2)) {
+      p.payload = udpAccelShape(rng, b, log);
+      return true;
+    }
+    if (rng.chance(0.04)) {
+      p.payload = rng.chance(0.5) ? infraText(rng, log) : natTPack(rng);
+      if (rng.chance(0.3)) putBE(p.l4, rng.chance(0.5) ? 0 : 2, 2, 5004);
+      log.push("udp_infra");
+      return true;
+    }
+    return false;
+  }
+  if (p.proto !== 6 || b.length === 0) return false;
+  const chain = openVpnTcpChain(b);
+  if (chain !== undefined && rng.chance(0.8)) {
+    p.payload = mutateOpenVpnTcp(rng, b, chain, log);
+    return true;
+  }
+  if (looksServerFlight(b) && rng.chance(0.85)) {
+    p.payload = mutateServerFlight(rng, b, log);
+    return true;
+  }
+  if (b.length >= 12 && looksPack(b, 4) && rng.chance(0.7)) { // VPN Azure: size, Pack, SHA-1
+    const r = mutatePack(rng, b, 4, log);
+    if (rng.chance(0.6)) putBE(r, 0, 4, Math.max(0, r.length - 24));
+    p.payload = r;
+    return true;
+  }
+  const at = findCertificate(b);
+  if (at >= 0 && rng.chance(0.6)) {
+    p.payload = b.slice();
+    patchDerInPlace(rng, p.payload, at, log);
+    return true;
+  }
+  if (b.length > 4 && isText(b) && b[0] !== 0x53 && b[0] !== 0x48 && rng.chance(0.6)) {
+    p.payload = mutateText(rng, b, log, true); // a request: GET, POST, CONNECT
+    return true;
+  }
+  if (b.length > 5 && b[0] === 23 && b[1] === 3 && rng.chance(0.3)) {
+    p.payload = sstpSizedRecord(rng, p, b, log);
+    return true;
+  }
+  if (b.length > 9 && b[0] === 22 && b[5] === 1 && rng.chance(0.3)) {
+    const r = replaceSni(b, hostBytes(rng));
+    if (r !== undefined) {
+      p.payload = r;
+      log.push("sni_name");
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Bytes of an MS-SSTP SSTP_DUPLEX_POST request besides its Host value. */
+const SSTP_FIXED = ("SSTP_DUPLEX_POST /sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/ HTTP/1.1\r\n" +
+  "Host: \r\n" +
+  "Content-Length: 18446744073709551615\r\n" +
+  "SSTPCORRELATIONID: {00000000-0000-0000-0000-000000000000}\r\n" +
+  "\r\n").length;
+
+/**
+ * A client application-data record (the first of the segment) resized to
+ * what an encrypted SSTP request to this server would be: AES-GCM,
+ * ChaCha20-Poly1305 or CBC overheads around the fixed request plus a Host
+ * of the destination's address literal (with or without its port) or a
+ * short name.
+ */
+function sstpSizedRecord(rng: Rng, p: Pkt, b: Uint8Array, log: string[]): Uint8Array {
+  const dst = p.v === 4 ? p.ip.subarray(16, 20).join(".") : "fd00::" + p.ip[39];
+  const port = p.l4.length >= 4 ? `:${getBE(p.l4, 2, 2)}` : "";
+  const host = rng.pick([dst.length, dst.length + port.length, 7, 0, 255]);
+  const n = SSTP_FIXED + host + rng.pick([24, 16, 37, 48, 64, 80, 23, 81]);
+  const recLen = getBE(b, 3, 2);
+  const body = rng.bytes(n);
+  log.push(`sstp_record=${n}`);
+  return concat(b.subarray(0, 3), new Uint8Array([n >> 8, n & 0xff]), body, b.subarray(5 + recLen));
+}
+
 /** Mutations of the payload, by what it looks like. */
 function mutatePayload(rng: Rng, p: Pkt, log: string[]): void {
+  if (mutateFootprint(rng, p, log)) return;
   const b = p.payload;
   const tls = tlsFields(b);
   if (tls.length > 0 && rng.chance(0.7)) {
@@ -553,8 +824,13 @@ function mutateModel(rng: Rng, p: Pkt, log: string[]): void {
       break;
     case 5: { // ports
       const side = rng.int(0, 1) * 2;
-      if (p.l4.length >= 4) {
-        putBE(p.l4, side, 2, rng.pick([0, 22, 80, 443, 992, 1080, 3128, 5555, 8080, 65535]));
+      if (p.l4.length >= 4 && (p.proto === 6 || p.proto === 17)) {
+        putBE(
+          p.l4,
+          side,
+          2,
+          rng.pick([0, 22, 53, 80, 137, 443, 992, 1080, 1194, 3128, 5004, 5555, 8080, 65535]),
+        );
         log.push(`port${side}`);
       }
       break;
@@ -695,9 +971,20 @@ interface RoundPlan {
   mutRate: number;
   seqRate: number;
   portMap: number;
+  /** ICMP types replaced (VPN over ICMP's 15/16 as echo replies, roles swapped, …). */
+  icmpMap: Record<number, number> | undefined;
+  /** ICMP id / sequence keys: 0 kept, 1 sequence cycling over `icmpMod`, 2 random, 3 one for all. */
+  icmpKey: number;
+  icmpMod: number;
+  /** IPv6 rounds: ICMP becomes ICMPv6 (echo 8/0 → 128/129). */
+  icmp6: boolean;
+  /** A TCP payload's length change moves its connection's later numbers (the stream stays whole). */
+  seqFix: boolean;
+  /** TCP payloads split into several segments at this rate. */
+  splitRate: number;
 }
 
-function toV6(p: Pkt): void {
+function toV6(p: Pkt, icmp6: boolean): void {
   if (p.v === 6) return;
   const ip = new Uint8Array(40);
   ip[0] = 0x60;
@@ -711,6 +998,10 @@ function toV6(p: Pkt): void {
   p.v = 6;
   p.opts = new Uint8Array(0);
   p.ext = [];
+  if (icmp6 && p.proto === 1) {
+    p.proto = 58;
+    if (p.l4.length === 8) p.l4[0] = p.l4[0] === 8 ? 128 : p.l4[0] === 0 ? 129 : p.l4[0];
+  }
 }
 
 /** A fuzz round: the frames to feed and the mutations applied. */
@@ -731,9 +1022,110 @@ export interface SeedCapture {
   frames: SeedFrame[];
 }
 
+/** Key of one direction of a TCP connection (addresses and ports of the original packet). */
+function dirKey(p: Pkt, reverse: boolean): string {
+  const a = p.v === 4 ? p.ip.subarray(12, 16) : p.ip.subarray(8, 24);
+  const b = p.v === 4 ? p.ip.subarray(16, 20) : p.ip.subarray(24, 40);
+  const sp = getBE(p.l4, 0, 2), dp = getBE(p.l4, 2, 2);
+  return reverse
+    ? `${b.join(".")}|${dp}|${a.join(".")}|${sp}`
+    : `${a.join(".")}|${sp}|${b.join(".")}|${dp}`;
+}
+
+/** A window of `cap` and, sometimes, of a second capture shifted onto its time, merged by time. */
+function roundFrames(
+  rng: Rng,
+  corpus: SeedCapture[],
+  cap: SeedCapture,
+  start: number,
+  len: number,
+  log: string[],
+): SeedFrame[] {
+  const own = cap.frames.slice(start, start + len);
+  if (own.length === 0 || !rng.chance(0.15)) return own;
+  const other = rng.pick(corpus);
+  if (other.frames.length === 0) return own;
+  const os = rng.chance(0.5) ? 0 : rng.int(0, other.frames.length - 1);
+  const olen = Math.min(other.frames.length - os, Math.max(1, len >> 1));
+  const t0 = own[0].frame.tsSec + rng.pick([0, 0, 1, 5, 40]);
+  const shift = t0 - other.frames[os].frame.tsSec;
+  log.push(`mix ${other.name}[${os}+${olen}] shift=${shift}`);
+  const moved: SeedFrame[] = other.frames.slice(os, os + olen).map((sf) => ({
+    frame: { ...sf.frame, tsSec: Math.max(0, sf.frame.tsSec + shift) },
+    pkt: sf.pkt === undefined ? undefined : { ...sf.pkt, tsSec: Math.max(0, sf.pkt.tsSec + shift) },
+  }));
+  const out: SeedFrame[] = [];
+  let i = 0, j = 0;
+  const t = (sf: SeedFrame) => sf.frame.tsSec + sf.frame.tsNsec / 1e9;
+  while (i < own.length || j < moved.length) {
+    if (j >= moved.length || (i < own.length && t(own[i]) <= t(moved[j]))) out.push(own[i++]);
+    else out.push(moved[j++]);
+  }
+  return out;
+}
+
+/** Well-known ports a repeated window keeps (the detectors key on them). */
+const KEEP_PORTS = new Set([53, 80, 137, 443, 992, 1194, 5004, 5555, 8080, 3128, 1080, 22]);
+
+/** A copy's ports: ephemeral ones (and an ICMP id) moved by `add`. */
+function shiftPorts(p: Pkt, add: number): void {
+  if (isIcmp(p)) {
+    putBE(p.l4, 4, 2, (getBE(p.l4, 4, 2) + add) & 0xffff);
+    return;
+  }
+  if (p.l4.length < 4 || (p.proto !== 6 && p.proto !== 17)) return;
+  for (const at of [0, 2]) {
+    const port = getBE(p.l4, at, 2);
+    if (port >= 1024 && !KEEP_PORTS.has(port)) {
+      putBE(p.l4, at, 2, 1024 + (port - 1024 + add) % 64512);
+    }
+  }
+}
+
+/**
+ * Sometimes the window again and again (up to `max` frames), each copy on
+ * other ephemeral ports and later in time (or overlapping): more connections
+ * of a small capture's kind in one round, each mutated its own way.
+ */
+function repeatWindow(
+  rng: Rng,
+  frames: SeedFrame[],
+  max: number,
+  focused: boolean,
+  log: string[],
+): SeedFrame[] {
+  if (frames.length === 0 || frames.length > max / 2 || !rng.chance(focused ? 0.5 : 0.1)) {
+    return frames;
+  }
+  const copies = Math.min(rng.pick([2, 4, 10, 30]), Math.floor(max / frames.length));
+  const first = frames[0].frame.tsSec, last = frames[frames.length - 1].frame.tsSec;
+  const step = rng.chance(0.3) ? rng.int(0, 2) : last - first + rng.pick([1, 10, 60]);
+  log.push(`repeat x${copies} step=${step}`);
+  const out: SeedFrame[] = [...frames];
+  for (let k = 1; k < copies; k++) {
+    for (const sf of frames) {
+      out.push({
+        frame: { ...sf.frame, tsSec: sf.frame.tsSec + k * step },
+        pkt: sf.pkt === undefined ? undefined : { ...sf.pkt, tsSec: sf.pkt.tsSec + k * step },
+        cls: sf.cls,
+        portAdd: sf.pkt === undefined ? undefined : 7919 * k,
+      });
+    }
+  }
+  if (step < 3) { // overlapping copies: merged by time
+    const t = (sf: SeedFrame) => sf.frame.tsSec + sf.frame.tsNsec / 1e9;
+    out.sort((a, b) => t(a) - t(b));
+  }
+  return out;
+}
+
 /** Builds round `index` of the run seeded by `seed` over `corpus`. */
 export function buildRound(rng: Rng, corpus: SeedCapture[], maxPackets: number): Round {
-  const cap = rng.pick(corpus);
+  // A focused round: a capture with payloads of one class, most of which get mutated.
+  const focus = rng.chance(0.4) ? CLASSES[rng.weighted(CLASS_WEIGHTS)] : undefined;
+  const pool = focus === undefined ? corpus : corpus.filter((c) => classesOf(c).has(focus));
+  const cap = rng.pick(pool.length > 0 ? pool : corpus);
+  const focusRate = rng.pick([0.2, 0.5, 1]);
   const log: string[] = [];
   const n = cap.frames.length;
   const start = rng.chance(0.75) ? 0 : rng.int(0, Math.max(0, n - 1));
@@ -756,6 +1148,22 @@ export function buildRound(rng: Rng, corpus: SeedCapture[], maxPackets: number):
     mutRate: rng.pick([0, 0.01, 0.03, 0.1, 0.3, 0.7]),
     seqRate: rng.pick([0, 0, 0.01, 0.05]),
     portMap: rng.chance(0.1) ? rng.pick([22, 80, 443, 1080, 3128, 8080, rng.int(1, 65535)]) : 0,
+    icmpMap: rng.chance(0.12)
+      ? rng.pick<Record<number, number>>([
+        { 15: 0, 16: 0 },
+        { 15: 16, 16: 15 },
+        { 15: 8 },
+        { 16: 0 },
+        { 0: 15 },
+        { 8: 0 },
+        { 0: 8, 8: 0 },
+      ])
+      : undefined,
+    icmpKey: rng.chance(0.85) ? 0 : rng.int(1, 3),
+    icmpMod: rng.pick([2, 31, 33, 64, 1000]),
+    icmp6: rng.chance(0.5),
+    seqFix: rng.chance(0.75),
+    splitRate: rng.pick([0, 0, 0, 0.02, 0.2]),
   };
   if (plan.link === LinkType.IPV4) plan.v6 = false;
   if (plan.link === LinkType.IPV6) plan.v6 = true;
@@ -763,24 +1171,59 @@ export function buildRound(rng: Rng, corpus: SeedCapture[], maxPackets: number):
     `round ${cap.name}[${start}+${len}] v6=${plan.v6} link=${plan.link} vlans=${
       plan.vlans?.length ?? 0
     } ` +
-      `frag=${plan.fragRate} mut=${plan.mutRate} seq=${plan.seqRate} port=${plan.portMap}`,
+      `frag=${plan.fragRate} mut=${plan.mutRate} seq=${plan.seqRate} port=${plan.portMap} ` +
+      `icmp=${JSON.stringify(plan.icmpMap ?? {})}/${plan.icmpKey}/${plan.icmpMod}/${plan.icmp6} ` +
+      `seqfix=${plan.seqFix} split=${plan.splitRate} focus=${focus ?? "-"}/${focusRate}`,
   );
   const wide = plan.v6 || plan.link !== LinkType.ETHERNET || plan.vlans !== undefined ||
     plan.portMap !== 0;
+  const icmpWide = plan.icmpMap !== undefined || plan.icmpKey !== 0;
+  const icmpConst = rng.u32();
+  let icmpCount = 0;
+  const deltas = new Map<string, number>(); // TCP direction → bytes its sequence numbers moved
   const frames: Frame[] = [];
   let serverPort = -1;
-  for (let i = start; i < start + len; i++) {
-    const sf = cap.frames[i];
-    const mutate = plan.mutRate > 0 && rng.chance(plan.mutRate);
+  const seeds = repeatWindow(
+    rng,
+    roundFrames(rng, corpus, cap, start, len, log),
+    maxPackets,
+    focus !== undefined,
+    log,
+  );
+  for (let i = 0; i < seeds.length; i++) {
+    const sf = seeds[i];
+    const focused = focus !== undefined && (sf.cls ??= classify(sf.pkt)) === focus &&
+      rng.chance(focusRate);
+    const mutate = focused || (plan.mutRate > 0 && rng.chance(plan.mutRate));
     const frag = plan.fragRate > 0 && rng.chance(plan.fragRate);
-    if (sf.pkt === undefined || (!wide && !mutate && !frag)) {
+    const tcp = sf.pkt !== undefined && sf.pkt.proto === 6 && sf.pkt.l4.length >= 20;
+    const dSeq = tcp ? deltas.get(dirKey(sf.pkt!, false)) ?? 0 : 0;
+    const dAck = tcp ? deltas.get(dirKey(sf.pkt!, true)) ?? 0 : 0;
+    const split = tcp && plan.splitRate > 0 && sf.pkt!.payload.length > 1 &&
+      rng.chance(plan.splitRate);
+    const icmp = sf.pkt !== undefined && isIcmp(sf.pkt);
+    if (
+      sf.pkt === undefined ||
+      (!wide && !mutate && !frag && !split && dSeq === 0 && dAck === 0 && !(icmp && icmpWide) &&
+        sf.portAdd === undefined)
+    ) {
       frames.push(sf.frame);
     } else {
       const p = clonePkt(sf.pkt);
-      if (plan.v6) toV6(p);
+      if (sf.portAdd !== undefined) shiftPorts(p, sf.portAdd);
+      if (dSeq !== 0) putBE(p.l4, 4, 4, (getBE(p.l4, 4, 4) + dSeq) >>> 0);
+      if (dAck !== 0) putBE(p.l4, 8, 4, (getBE(p.l4, 8, 4) + dAck) >>> 0);
+      if (icmp) {
+        const to = plan.icmpMap?.[p.l4[0]];
+        if (to !== undefined) p.l4[0] = to;
+        if (plan.icmpKey === 1) putBE(p.l4, 6, 2, icmpCount++ % plan.icmpMod);
+        else if (plan.icmpKey === 2) putBE(p.l4, 4, 4, rng.u32());
+        else if (plan.icmpKey === 3) putBE(p.l4, 4, 4, icmpConst);
+      }
+      if (plan.v6) toV6(p, plan.icmp6);
       p.link = plan.link;
       if (plan.vlans !== undefined) p.vlans = plan.vlans;
-      if (plan.portMap !== 0 && p.l4.length >= 4) {
+      if (plan.portMap !== 0 && p.l4.length >= 4 && !icmp) {
         const sp = getBE(p.l4, 0, 2), dp = getBE(p.l4, 2, 2);
         if (serverPort < 0) serverPort = dp;
         if (sp === serverPort) putBE(p.l4, 0, 2, plan.portMap);
@@ -788,14 +1231,21 @@ export function buildRound(rng: Rng, corpus: SeedCapture[], maxPackets: number):
       }
       const mlog: string[] = [];
       let raw = 0;
-      if (mutate) {
+      if (focused) mutatePayload(rng, p, mlog);
+      if (mutate && (!focused || rng.chance(0.2))) {
         const k = rng.int(1, 3);
         for (let j = 0; j < k; j++) {
           if (rng.chance(0.25)) raw++;
           else mutateModel(rng, p, mlog);
         }
       }
-      if (frag && p.l4.length > 0) {
+      if (tcp && plan.seqFix && p.proto === 6 && p.l4.length >= 20) {
+        const diff = p.payload.length - sf.pkt.payload.length;
+        if (diff !== 0) deltas.set(dirKey(sf.pkt, false), dSeq + diff);
+      }
+      if (split && p.proto === 6 && p.l4.length >= 20 && p.payload.length > 1) {
+        frames.push(...splitSegment(rng, p, mlog));
+      } else if (frag && p.l4.length > 0) {
         frames.push(...fragment(rng, p, mlog));
       } else {
         const { frame, layout } = serialise(p);
@@ -825,4 +1275,27 @@ export function buildRound(rng: Rng, corpus: SeedCapture[], maxPackets: number):
     }
   }
   return { frames, mutations: log, source: cap.name };
+}
+
+/**
+ * A TCP segment as 2–4 segments carrying its payload in order (sequence
+ * numbers advanced; FIN on the last only), sometimes the last one first.
+ */
+function splitSegment(rng: Rng, p: Pkt, log: string[]): Frame[] {
+  const n = Math.min(p.payload.length, rng.int(2, 4));
+  const cuts = new Set<number>();
+  while (cuts.size < n - 1) cuts.add(rng.int(1, p.payload.length - 1));
+  const at = [0, ...[...cuts].sort((a, b) => a - b), p.payload.length];
+  const seq = getBE(p.l4, 4, 4), flags = p.l4[13];
+  const frames: Frame[] = [];
+  for (let k = 0; k + 1 < at.length; k++) {
+    const q = { ...p, l4: p.l4.slice(), payload: p.payload.subarray(at[k], at[k + 1]) };
+    putBE(q.l4, 4, 4, (seq + at[k]) >>> 0);
+    if (k + 2 < at.length) q.l4[13] = flags & ~0x01; // FIN only on the last piece
+    frames.push(serialise(q).frame);
+  }
+  const swap = frames.length > 1 && rng.chance(0.2);
+  if (swap) frames.unshift(frames.pop()!);
+  log.push(`split=${frames.length}${swap ? "r" : ""}`);
+  return frames;
 }

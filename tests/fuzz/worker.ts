@@ -16,16 +16,20 @@ import {
   loadCorpus,
   makeFileInput,
   makePacketInput,
+  makeParserInput,
   packetReproducer,
+  parserReproducer,
   runFileInput,
   runPacketInput,
+  runParserInput,
+  type Target,
   writeReproducer,
 } from "./engine.ts";
 
 /** The job a worker is given. */
 export interface WorkerJob {
   /** Which fuzzer. */
-  target: "file" | "packets";
+  target: Target;
   /** Run seed. */
   seed: number;
   /** First input index. */
@@ -52,6 +56,7 @@ export type WorkerMessage =
     index: number;
     packets: number;
     alerts: number;
+    kinds: Record<string, number>;
     damaged: boolean;
     failure?: Failure;
     repro?: string;
@@ -82,10 +87,11 @@ async function run(job: WorkerJob): Promise<void> {
     const t0 = performance.now();
     let failure: Failure | undefined;
     let packets = 0, alerts = 0, damaged = false;
+    let kinds: Record<string, number> = {};
     let repro: string | undefined;
     if (job.target === "file") {
       const input = makeFileInput(corpus, job.seed, i);
-      ({ failure, alerts, damaged } = await runFileInput(input, job.tmpDir));
+      ({ failure, alerts, kinds, damaged } = await runFileInput(input, job.tmpDir));
       const ms = performance.now() - t0;
       if (failure === undefined && ms > job.timeLimitMs) {
         failure = { kind: "hang", message: `input took ${Math.round(ms)} ms`, known: false };
@@ -93,10 +99,25 @@ async function run(job: WorkerJob): Promise<void> {
       if (failure !== undefined && keep(failure)) {
         repro = writeReproducer(job.crashDir, fileReproducer(job.seed, i, input, failure));
       }
+    } else if (job.target === "parsers") {
+      const input = makeParserInput(corpus, job.seed, i);
+      packets = input.cases.length;
+      const out = runParserInput(input);
+      failure = out.failure;
+      const ms = performance.now() - t0;
+      if (failure === undefined && ms > job.timeLimitMs) {
+        failure = { kind: "hang", message: `parser batch took ${Math.round(ms)} ms`, known: false };
+      }
+      if (failure !== undefined && keep(failure)) {
+        repro = writeReproducer(
+          job.crashDir,
+          parserReproducer(job.seed, i, input, failure, out.failedCase),
+        );
+      }
     } else {
       const input = makePacketInput(corpus, job.seed, i, job.maxPackets);
       packets = input.frames.length;
-      ({ failure, alerts } = await runPacketInput(input));
+      ({ failure, alerts, kinds } = await runPacketInput(input));
       const ms = performance.now() - t0;
       if (failure === undefined && ms > job.timeLimitMs) {
         failure = { kind: "hang", message: `round took ${Math.round(ms)} ms`, known: false };
@@ -106,7 +127,16 @@ async function run(job: WorkerJob): Promise<void> {
       }
     }
     post(
-      { type: "done", index: i, packets, alerts, damaged, failure, repro } satisfies WorkerMessage,
+      {
+        type: "done",
+        index: i,
+        packets,
+        alerts,
+        kinds,
+        damaged,
+        failure,
+        repro,
+      } satisfies WorkerMessage,
     );
   }
   post({ type: "finished" } satisfies WorkerMessage);
