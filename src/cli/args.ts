@@ -24,8 +24,10 @@ export interface Options {
   list: boolean;
   /** Capture files to read (offline mode), in order. */
   read: string[];
-  /** Device number or name (live mode); undefined → prompt. */
+  /** Device number or name (live mode); undefined → prompt. The first of {@linkcode devices}. */
   device?: string;
+  /** Every device argument (live mode: one capture per interface), in order; empty → prompt. */
+  devices: string[];
   /** BPF capture filter (live mode). */
   filter?: string;
   /** Text log path ("-": console only, "none": no text log). */
@@ -100,14 +102,15 @@ function range(name: IntegerOption): string {
 }
 
 /** The help text. */
-export const HELP = `Usage: sealert [options] [DEVICE-ID]
+export const HELP = `Usage: sealert [options] [DEVICE-ID...]
        sealert --read FILE [FILE...] [options]
 
 Passive detector of SoftEther VPN sessions (direct, HTTP proxy, SOCKS, SSH-forwarded).
 Started without DEVICE-ID it lists the capture devices and asks for one.
 
 Capture:
-  DEVICE-ID                 device number from the list (or a device name)
+  DEVICE-ID                 device number from the list (or a device name); several:
+                            capture on each of them at once, one log
   -D, --list                list capture devices and exit
   -r, --read FILE           read a pcap/pcapng file (also .gz); repeat or list several,
                             read in order as one stream
@@ -145,7 +148,9 @@ Flows:
       --udp-timeout S       idle timeout of UDP flows, ${range("udp-timeout")} (default 120)
       --workers N           analysis threads, ${range("workers")}; offline: the capture is
                             split by address pair over N workers, same alerts as one
-                            (default 1)
+                            (default 1); live: N capture + analysis workers per
+                            interface sharing its packets by address pair (kernel
+                            packet fanout, Linux; elsewhere 1; default cores − 1, min 1)
 Other:
   -h, --help                this help
   -V, --version             print the version
@@ -349,9 +354,6 @@ export function parseOptions(argv: readonly string[]): Options {
   const read = [...values.get("read") ?? []];
   // `--read a.pcap b.pcap`: further positionals are more files in offline mode.
   if (read.length > 0) read.push(...positionals);
-  else if (positionals.length > 1) {
-    throw new UsageError(`Too many arguments: ${positionals.map(quote).join(" ")}`);
-  }
   if (positionals.includes("")) {
     throw new UsageError(read.length > 0 ? "Empty file name" : "Empty DEVICE-ID");
   }
@@ -361,6 +363,7 @@ export function parseOptions(argv: readonly string[]): Options {
     list: has("list"),
     read,
     device: read.length === 0 ? positionals[0] : undefined,
+    devices: read.length === 0 ? [...positionals] : [],
     filter: last("filter"),
     log: last("log") ?? "sealert.log",
     json: last("json"),

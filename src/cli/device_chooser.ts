@@ -9,7 +9,8 @@
  * ```
  *
  * A device argument on the command line (its number in that list, or its
- * exact name) skips the prompt. Input and output are injectable (the `io`
+ * exact name) skips the prompt; several arguments capture on several
+ * devices ({@linkcode chooseDevices}). Input and output are injectable (the `io`
  * parameter of {@linkcode chooseDevice}) for tests.
  *
  * @module
@@ -97,6 +98,29 @@ export async function chooseDevice(
     const device = selectDevice(devices, line);
     if (device !== undefined) return device;
   }
+}
+
+/**
+ * The devices to capture on: each of `args` selected as in
+ * {@linkcode chooseDevice} (an invalid one throws its {@linkcode UsageError}),
+ * in order; the same device named twice (by number and name too) is a
+ * {@linkcode UsageError}. Without `args`, the one device the prompt gives.
+ */
+export async function chooseDevices(
+  devices: readonly Device[],
+  args: readonly string[],
+  io?: LineIO,
+): Promise<Device[]> {
+  if (args.length === 0) return [await chooseDevice(devices, undefined, io)];
+  const chosen: Device[] = [];
+  for (const arg of args) {
+    const device = await chooseDevice(devices, arg, io);
+    if (chosen.includes(device)) {
+      throw new UsageError(`Device "${arg}" is given twice (${deviceLabel(device)})`);
+    }
+    chosen.push(device);
+  }
+  return chosen;
 }
 
 /** A {@linkcode LineIO} on the process's stdin and stdout. */

@@ -15,20 +15,47 @@
  * running keeps being written (the unlinked file, as most daemons do) until
  * SIGHUP creates it anew; a warning says so.
  *
+ * Several interfaces (`sealert eth1 eth2`) or `--workers N` above 1 run
+ * through analysis workers ({@linkcode runLiveWorkers}): each interface gets
+ * N Workers, each capturing and analysing on its own thread (decoder, flow
+ * table, every detector), the N sockets of an interface sharing its packets
+ * in a kernel fanout group (Linux PACKET_FANOUT) by address pair, so all
+ * connections and side flows of a client–server pair meet in one worker.
+ * The main thread only writes what they decide (one log, each record naming
+ * its interface) and adds their counters up.
+ *
  * @module
  */
 
 import { BatchSource } from "../capture/batch_source.ts";
+import { fanoutRendezvous } from "../capture/fanout_source.ts";
 import { LiveCapture } from "../capture/live.ts";
+import type { DetectionEvent } from "../detect/event.ts";
 import type { SoftEtherTcpDetector } from "../detect/softether_tcp_detector.ts";
+import { errorReason, LineFile } from "../output/line_file.ts";
 import type { AlertSink } from "../output/sink.ts";
 import type { Pipeline } from "../pipeline.ts";
-import { deviceLabel, listDevices } from "../../ffi/devices.ts";
+import { type Device, deviceLabel, listDevices } from "../../ffi/devices.ts";
 import { CaptureDeviceError } from "../../ffi/errors.ts";
 import { CAPTURE_FAULT_EXIT } from "../../ffi/pcap_handle.ts";
+import {
+  AnalysisControl,
+  type AnalysisSettings,
+  type FromAnalysis,
+  type StartMessage,
+  type WorkerStats,
+} from "./analysis_protocol.ts";
 import type { Options } from "./args.ts";
-import { chooseDevice, formatDeviceList } from "./device_chooser.ts";
-import { statusLine, summary } from "./summary.ts";
+import { chooseDevice, chooseDevices, formatDeviceList } from "./device_chooser.ts";
+import {
+  addStats,
+  addSummaryPart,
+  footprintSummary,
+  statusLine,
+  statusLineOf,
+  summary,
+  summaryOf,
+} from "./summary.ts";
 import { INVENTORY_REWRITE_SECONDS } from "./inventory_outputs.ts";
 import type { PipelineMetrics } from "./metrics_server.ts";
 
@@ -248,4 +275,388 @@ export async function runLive(
   );
   ended = true;
   return fault?.code ?? LiveExit.OK;
+}
+
+/**
+ * Analysis workers per interface for live capture: `requested` (`--workers`),
+ * else the cores but one (at least 1). Packet fanout is Linux's: elsewhere
+ * (Windows/Npcap, macOS, BSD) one worker per interface, whatever was asked.
+ */
+function liveWorkerCount(
+  requested: number | undefined,
+  os: typeof Deno.build.os = Deno.build.os,
+  cores: number = navigator.hardwareConcurrency,
+): number {
+  if (os !== "linux") return 1;
+  return requested ?? Math.max(1, cores - 1);
+}
+
+/**
+ * True when the live run goes through analysis workers
+ * ({@linkcode runLiveWorkers}): several devices, or more than one worker
+ * per interface; else the single-thread run ({@linkcode runLive}).
+ */
+export function usesLiveWorkers(opts: Options): boolean {
+  return opts.devices.length > 1 || liveWorkerCount(opts.workers) > 1;
+}
+
+/** The per-worker counters of a run through analysis workers (for `--metrics`). */
+interface LiveWorkerCounters {
+  /** Every worker's latest counters, with its interface and its number on it. */
+  workers(): Iterable<{ interface?: string; worker: number; stats: WorkerStats }>;
+}
+
+/** Where a run through analysis workers sends what they decide. */
+interface LiveWorkerOutputs {
+  /**
+   * Every event, with its `interface` set: to the alert sinks, the server
+   * inventory, the metrics. The workers write their own evidence pcaps.
+   */
+  emit(ev: DetectionEvent): void;
+  /** The alert sinks: reopened on SIGHUP, flushed at the end. */
+  sinks: AlertSink;
+  /** Called on SIGHUP after the sinks and the flow log reopened. */
+  onReopen?: () => void;
+  /** Sink write failures so far; non-zero stops the run with {@linkcode LiveExit.LOG_FAULT}. */
+  sinkFailures?: () => number;
+  /** The server inventory's files (rewritten every 60 s and on SIGUSR1). */
+  inventory?: LiveInventory;
+  /** Told the workers' counters once they run (`--metrics`). */
+  metrics?: (source: LiveWorkerCounters) => void;
+}
+
+/** One analysis worker of a live run. */
+interface LiveWorker {
+  /** Its interface. */
+  iface: LiveInterface;
+  /** Its number on the interface (its fanout member number). */
+  member: number;
+  worker: Worker;
+  control: Int32Array;
+  /** Latest counters (final after `done`). */
+  stats: WorkerStats | undefined;
+  /** Resolves when it answered `started` (true) or failed to start (false). */
+  started: Promise<boolean>;
+  /** Resolves when it is done (or died). */
+  done: Promise<void>;
+}
+
+/** One captured interface of a live run. */
+interface LiveInterface {
+  device: Device;
+  name: string;
+  label: string;
+  workers: LiveWorker[];
+}
+
+/** Reports made once per run (first contact per host and service, first sighting of a server face). */
+function onceKey(ev: DetectionEvent): string | undefined {
+  if (ev.kind === "infrastructure") return `i|${ev.client.ip}|${ev.service}`;
+  if (ev.kind === "server") return `s|${ev.server.ip}|${ev.server.port}|${ev.face}`;
+  return undefined;
+}
+
+/** How often the workers post their counters (ms). */
+const WORKER_STATS_MS = 1000;
+
+/** "4100 + 3900" (each worker's packets) and the drops of an interface. */
+function interfaceStatus(iface: LiveInterface): string {
+  const packets = iface.workers.map((w) => w.stats?.packets ?? 0);
+  const total = packets.reduce((a, b) => a + b, 0);
+  const dropped = iface.workers.reduce((a, w) => a + (w.stats?.capture?.dropped ?? 0), 0);
+  const split = packets.length > 1 ? ` (${packets.join(" + ")})` : "";
+  return `${iface.name}: ${total} packets${split}, ${dropped} dropped`;
+}
+
+/** The summary line of an interface: packets, each worker's share, drops. */
+function interfaceSummary(iface: LiveInterface): string {
+  const packets = iface.workers.map((w) => w.stats?.packets ?? 0);
+  const total = packets.reduce((a, b) => a + b, 0);
+  const cap = iface.workers.map((w) => w.stats?.capture);
+  const dropped = cap.reduce((a, c) => a + (c?.dropped ?? 0), 0);
+  const ifDropped = cap.reduce((a, c) => a + (c?.ifDropped ?? 0), 0);
+  const share = packets.length > 1
+    ? `, ${packets.length} workers: ${
+      packets.map((n) => `${n} (${total > 0 ? Math.round((n / total) * 100) : 0} %)`).join(", ")
+    }`
+    : "";
+  return `Interface: ${iface.name}: ${total} packets${share}; ` +
+    `dropped ${dropped} by the kernel, ${ifDropped} by the interface`;
+}
+
+/**
+ * Capture live on every device of `opts.devices` (or the one the prompt
+ * gives) with {@linkcode liveWorkerCount} analysis workers each, until
+ * stopped; returns the exit code ({@linkcode LiveExit}). Signals, the status
+ * line, the fault exits and the summary are those of {@linkcode runLive};
+ * the status line and the summary add each interface's packets (and each
+ * worker's share) and drops. A device that cannot be opened (or shared
+ * between workers) throws its {@linkcode CaptureDeviceError} once every
+ * worker stopped.
+ */
+export async function runLiveWorkers(opts: Options, out: LiveWorkerOutputs): Promise<number> {
+  const devices = await chooseDevices(listDevices(), opts.devices);
+  const count = liveWorkerCount(opts.workers);
+  if ((opts.workers ?? 1) > count) {
+    console.error(
+      `sealert: warning: --workers ${opts.workers}: packet fanout needs Linux; ` +
+        `one worker per interface on ${Deno.build.os}`,
+    );
+  }
+  const flowFile = opts.flows !== undefined ? new LineFile(opts.flows) : undefined;
+  let flowError: string | undefined;
+  const settings: AnalysisSettings = {
+    maxFlows: opts.maxFlows,
+    tcpTimeout: opts.tcpTimeout,
+    udpTimeout: opts.udpTimeout,
+    flowLog: flowFile !== undefined,
+    statsIntervalMs: WORKER_STATS_MS,
+    ...(opts.evidenceDir !== undefined ? { evidenceDir: opts.evidenceDir } : {}),
+  };
+  const once = new Set<string>();
+  let infra = 0, faces = 0;
+  const counts: Record<string, number> = {};
+  let fault: { code: number; message: string } | undefined;
+  const faultCode = () => fault?.code; // read through a call: set from the workers' handlers
+  let stopping = false;
+  let started = false;
+  const all: LiveWorker[] = [];
+  const stopAll = () => {
+    for (const w of all) {
+      Atomics.store(w.control, AnalysisControl.STOP, 1);
+      w.worker.postMessage({ type: "stop" });
+    }
+  };
+  const failed = (code: number, message: string) => {
+    if (fault !== undefined) return;
+    fault = { code, message };
+    if (started) console.error(`sealert: ${message}`);
+    stopping = true;
+    stopAll();
+  };
+
+  const emit = (iface: LiveInterface, ev: DetectionEvent) => {
+    const key = onceKey(ev);
+    if (key !== undefined) {
+      if (once.has(key)) return; // another worker (or interface) reported it first
+      once.add(key);
+      if (ev.kind === "infrastructure") infra++;
+      else faces++;
+    }
+    const k = ev.kind === "vpn" || ev.kind === "admin" ? `${ev.kind}/${ev.variant}` : ev.kind;
+    counts[k] = (counts[k] ?? 0) + 1;
+    ev.interface = iface.name;
+    out.emit(ev);
+  };
+
+  const interfaces: LiveInterface[] = devices.map((device) => ({
+    device,
+    name: device.name,
+    label: deviceLabel(device),
+    workers: [],
+  }));
+  let index = 0;
+  for (const iface of interfaces) {
+    const rendezvous = count > 1 ? fanoutRendezvous() : undefined;
+    for (let member = 0; member < count; member++) {
+      const control = new SharedArrayBuffer(AnalysisControl.SIZE * 4);
+      const worker = new Worker(new URL("./analysis_worker.ts", import.meta.url).href, {
+        type: "module",
+      });
+      let onStarted!: (ok: boolean) => void;
+      const w: LiveWorker = {
+        iface,
+        member,
+        worker,
+        control: new Int32Array(control),
+        stats: undefined,
+        started: new Promise((resolve) => (onStarted = resolve)),
+        done: undefined!,
+      };
+      const n = index++;
+      w.done = new Promise<void>((resolve) => {
+        const finish = (code?: number, message?: string) => {
+          if (message !== undefined) failed(code ?? 2, message);
+          onStarted(false);
+          resolve();
+        };
+        worker.onmessage = (e: MessageEvent<FromAnalysis>) => {
+          const m = e.data;
+          switch (m.type) {
+            case "started":
+              if (m.warning !== undefined && member === 0) {
+                console.error(`sealert: warning: ${m.warning}`);
+              }
+              onStarted(true);
+              break;
+            case "events":
+              for (const ev of m.events) emit(iface, ev);
+              break;
+            case "flows":
+              for (const line of m.lines) {
+                try {
+                  flowFile?.writeLine(line);
+                } catch (err) {
+                  if (flowError === undefined) console.error(`sealert: ${errorReason(err)}`);
+                  flowError = errorReason(err);
+                }
+              }
+              break;
+            case "stats":
+              w.stats = m.stats;
+              break;
+            case "error":
+              finish(m.exitCode, m.message);
+              break;
+            case "done":
+              w.stats = m.stats;
+              finish(m.exitCode, m.error);
+              break;
+          }
+        };
+        worker.onerror = (e: ErrorEvent) => {
+          e.preventDefault();
+          finish(1, `analysis worker ${n} (${iface.name}) failed: ${e.message}`);
+        };
+      });
+      const start: StartMessage = {
+        type: "start",
+        worker: n,
+        workers: interfaces.length * count,
+        source: {
+          kind: "pcap",
+          device: iface.name,
+          snaplen: opts.snaplen,
+          promisc: opts.promisc,
+          bufferSize: opts.bufferMiB * 1024 * 1024,
+          ...(opts.filter !== undefined ? { filter: opts.filter } : {}),
+          ...(rendezvous !== undefined
+            ? { fanout: { group: -1, id: member, count, rendezvous } }
+            : {}),
+        },
+        settings,
+        control,
+      };
+      worker.postMessage(start);
+      iface.workers.push(w);
+      all.push(w);
+    }
+  }
+  const terminateAll = () => {
+    for (const w of all) w.worker.terminate();
+  };
+
+  // Every worker opened its capture (and joined its group), or one could not.
+  await Promise.all(all.map((w) => w.started));
+  const early = fault;
+  if (early !== undefined) {
+    await Promise.race([
+      Promise.all(all.map((w) => w.done)),
+      new Promise((resolve) => setTimeout(resolve, 5000)),
+    ]);
+    terminateAll();
+    flowFile?.close();
+    throw new CaptureDeviceError(early.message, early.code);
+  }
+  started = true;
+  for (const iface of interfaces) {
+    console.log(`Starting Capture Packets at [${iface.label}].`);
+  }
+  const total = (): WorkerStats => {
+    const s = addStats(all.map((w) => w.stats).filter((x) => x !== undefined));
+    s.footprint.infraEvents = infra;
+    s.footprint.faces = faces;
+    s.events = { ...counts };
+    return s;
+  };
+  const drops = () => {
+    const t = total().capture;
+    return { dropped: t?.dropped ?? 0, ifDropped: t?.ifDropped ?? 0 };
+  };
+  addSummaryPart(() => footprintSummary(total().footprint));
+  out.metrics?.({
+    workers: () =>
+      all.filter((w) => w.stats !== undefined).map((w) => ({
+        interface: w.iface.name,
+        worker: w.member,
+        stats: w.stats!,
+      })),
+  });
+
+  const startedAt = performance.now();
+  const stop = () => {
+    if (!stopping) console.error("\nsealert: stopping…");
+    else if (fault === undefined) console.error("sealert: already stopping, finishing the logs");
+    stopping = true;
+    stopAll();
+  };
+  const checkSinks = () => {
+    const n = out.sinkFailures?.() ?? 0;
+    if (n > 0) {
+      failed(
+        LiveExit.LOG_FAULT,
+        `alerts could not be written (${n} failed ${n === 1 ? "write" : "writes"}): stopping`,
+      );
+    }
+  };
+  const watch = new DeletedLogWatch(logPaths(opts));
+  let ended = false;
+  onSignal("SIGINT", stop);
+  onSignal("SIGTERM", stop);
+  onSignal("SIGHUP", () => {
+    if (ended) return;
+    try {
+      out.sinks.reopen();
+      flowFile?.reopen();
+      out.onReopen?.();
+      watch.reset();
+      console.error("sealert: log files reopened");
+    } catch (e) {
+      console.error(`sealert: ${(e as Error).message}`);
+    }
+  });
+  const status = () =>
+    `${statusLineOf(total(), drops())}; ${interfaces.map(interfaceStatus).join("; ")}`;
+  if (Deno.build.os !== "windows") {
+    onSignal("SIGUSR1", () => {
+      if (ended) return;
+      console.error(`sealert: ${status()}`);
+      if (out.inventory === undefined) return;
+      out.inventory.save();
+      console.error(out.inventory.table());
+    });
+  }
+  const inventory = out.inventory;
+  const rewrite = inventory !== undefined
+    ? setInterval(() => inventory.save(), INVENTORY_REWRITE_SECONDS * 1000)
+    : undefined;
+  let lastLogCheck = performance.now();
+  const tick = setInterval(() => {
+    checkSinks();
+    const now = performance.now();
+    if (now - lastLogCheck >= LOG_CHECK_MS) {
+      lastLogCheck = now;
+      watch.check();
+    }
+  }, 200);
+  const statusTimer = opts.statusInterval > 0
+    ? setInterval(() => console.error(`sealert: ${status()}`), opts.statusInterval * 1000)
+    : undefined;
+
+  await Promise.all(all.map((w) => w.done));
+  clearInterval(tick);
+  if (statusTimer !== undefined) clearInterval(statusTimer);
+  if (rewrite !== undefined) clearInterval(rewrite);
+  terminateAll();
+  flowFile?.close();
+  out.sinks.flush();
+  checkSinks();
+  console.error(
+    [
+      summaryOf(total(), (performance.now() - startedAt) / 1000, drops()),
+      ...interfaces.map(interfaceSummary),
+    ].join("\n"),
+  );
+  ended = true;
+  return faultCode() ?? LiveExit.OK;
 }

@@ -46,7 +46,7 @@ function mix32(h: number): number {
 }
 
 /** The key of an IPv6 address given as four big-endian 32-bit words. */
-export function ipv6Key(w0: number, w1: number, w2: number, w3: number): number {
+function ipv6Key(w0: number, w1: number, w2: number, w3: number): number {
   let h = Math.imul(w0, FOLD_MULTIPLIER) + w1;
   h = Math.imul(h, FOLD_MULTIPLIER) + w2;
   h = Math.imul(h, FOLD_MULTIPLIER) + w3;
@@ -58,7 +58,7 @@ export function ipv6Key(w0: number, w1: number, w2: number, w3: number): number 
  * 32-bit number; IPv6: {@linkcode ipv6Key}); `pairHash(a, b) === pairHash(b, a)`.
  * An unsigned 32-bit number.
  */
-export function pairHash(keyA: number, keyB: number): number {
+function pairHash(keyA: number, keyB: number): number {
   return (mix32(keyA) ^ mix32(keyB)) >>> 0;
 }
 

@@ -100,7 +100,7 @@ const BAD: [string[], RegExp][] = [
   [[...R, "--syslog", "unix:relative.sock"], /--syslog.*path/],
   [[...R, "--syslog", "udp://h\n:514"], /--syslog/],
   // Positionals.
-  [["--log", "none", "eth0", "eth1"], /Too many arguments/],
+  [["--log", "none", "eth0", ""], /Empty DEVICE-ID/],
 ];
 
 interface Run {
@@ -308,7 +308,15 @@ Deno.test("parseOptions: unknown options, missing and empty values, flags with v
   assert.equal(usage(["--read", ""]), "Invalid value for --read: must not be empty");
   assert.equal(usage(["-r", "a", ""]), "Empty file name");
   assert.equal(usage([""]), "Empty DEVICE-ID");
-  assert.equal(usage(["eth0", "eth1"]), 'Too many arguments: "eth0" "eth1"');
+  assert.equal(usage(["eth0", ""]), "Empty DEVICE-ID");
+});
+
+Deno.test("parseOptions: several devices (live capture on each), the first also as device", () => {
+  const o = parseOptions(["eth1", "--quiet", "eth2", "3"]);
+  assert.deepEqual(o.devices, ["eth1", "eth2", "3"]);
+  assert.equal(o.device, "eth1");
+  assert.deepEqual(parseOptions([]).devices, []);
+  assert.deepEqual(parseOptions(["-r", "a", "b"]).devices, []);
 });
 
 Deno.test("parseOptions: a bad syslog URL says what is wrong", () => {

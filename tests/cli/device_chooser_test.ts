@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Device } from "../../ffi/devices.ts";
-import { chooseDevice, formatDeviceList } from "../../src/cli/device_chooser.ts";
+import { chooseDevice, chooseDevices, formatDeviceList } from "../../src/cli/device_chooser.ts";
 import { UsageError } from "../../src/cli/usage_error.ts";
 
 /** The prompt printed before reading a device number. */
@@ -154,4 +154,28 @@ const flags = { loopback: false, up: true, running: true, wireless: false };
     text,
     "Network Devices:\n  1: a0\n  2: Bee\nDevice ID> Device ID> Device ID> \nchosen b0\n",
   );
+});
+
+Deno.test("chooseDevices: several arguments (numbers or names) in order, no prompt", async () => {
+  const io = script([]);
+  assert.deepEqual(await chooseDevices(devices, ["3", "eth0"], io), [devices[2], devices[0]]);
+  assert.deepEqual(await chooseDevices(devices, ["2"], io), [devices[1]]);
+  assert.equal(io.output, "");
+});
+
+Deno.test("chooseDevices: one device twice, or an invalid one → UsageError", async () => {
+  await assert.rejects(
+    chooseDevices(devices, ["1", "eth0"], script([])),
+    (e: Error) => e instanceof UsageError && e.message === 'Device "eth0" is given twice (eth0)',
+  );
+  await assert.rejects(
+    chooseDevices(devices, ["eth0", "9"], script([])),
+    (e: Error) => e instanceof UsageError && /Invalid device ID "9": choose 1–3/.test(e.message),
+  );
+});
+
+Deno.test("chooseDevices: no argument → the prompt's one device", async () => {
+  const io = script(["2"]);
+  assert.deepEqual(await chooseDevices(devices, [], io), [devices[1]]);
+  assert.ok(io.output.endsWith("Device ID> "));
 });
