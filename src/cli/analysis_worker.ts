@@ -358,7 +358,12 @@ async function run(start: StartMessage): Promise<void> {
     pipeline.finish();
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);
-    if (err instanceof CaptureDeviceError) errorCode = err.exitCode; // 3: the device went away
+    if (err instanceof CaptureDeviceError) {
+      // The capture failed (3: the device went away): what was captured is
+      // analysed, the pending decisions made, every flow ended, as one thread does.
+      errorCode = err.exitCode;
+      pipeline.finish();
+    }
   } finally {
     src.close();
   }
