@@ -1,13 +1,16 @@
 /*
  * Packet blaster for the sealert live benchmark (tests/bench/live_bench.ts).
  *
- *   blast IFNAME PPS SECONDS SIZE FLOWS [KIND]
+ *   blast IFNAME PPS SECONDS SIZE FLOWS [KIND] [HOSTS]
  *
  * Sends Ethernet/IPv4 frames of SIZE bytes on IFNAME through an AF_PACKET
  * socket (PACKET_QDISC_BYPASS, sendmmsg batches of 64) at PPS packets per
  * second (0: as fast as possible) for SECONDS. KIND "udp" (default): UDP
  * datagrams; "tcp": TCP ACK segments (payload when SIZE allows). Flows vary
- * over FLOWS distinct 5-tuples (source address and port). The destination
+ * over FLOWS distinct 5-tuples (source address and port): by default 4,096
+ * ports per source address; with HOSTS, spread over HOSTS source addresses
+ * (flow k from 10.98.(k % HOSTS) as a 16-bit host number, port 1024 + k / HOSTS),
+ * so that an address-pair fanout has many pairs to share. The destination
  * MAC is not the peer's, so the receiving stack drops the frames at once
  * (a promiscuous capture still sees them). Prints
  * "sent SECONDS_ELAPSED" on stdout.
@@ -46,7 +49,7 @@ static void ip_checksum(uint8_t *ip) {
 
 int main(int argc, char **argv) {
   if (argc < 6) {
-    fprintf(stderr, "usage: blast IFNAME PPS SECONDS SIZE FLOWS [udp|tcp]\n");
+    fprintf(stderr, "usage: blast IFNAME PPS SECONDS SIZE FLOWS [udp|tcp] [HOSTS]\n");
     return 2;
   }
   const char *ifname = argv[1];
@@ -55,6 +58,8 @@ int main(int argc, char **argv) {
   int size = atoi(argv[4]);
   unsigned flows = (unsigned)atoi(argv[5]);
   int tcp = argc > 6 && strcmp(argv[6], "tcp") == 0;
+  unsigned hosts = argc > 7 ? (unsigned)atoi(argv[7]) : 0;
+  if (hosts > 65536) hosts = 65536;
   if (size < 60) size = 60;
   if (size > 1514) size = 1514;
   if (flows < 1) flows = 1;
@@ -135,6 +140,7 @@ int main(int argc, char **argv) {
       unsigned k = (unsigned)(seq++ % flows);
       uint8_t *ip = frames[i] + 14;
       unsigned host = k >> 12, port = 1024 + (k & 0xfff);
+      if (hosts > 0) host = k % hosts, port = 1024 + (k / hosts) % 64000;
       ip[12] = 10, ip[13] = 98, ip[14] = (uint8_t)(host >> 8), ip[15] = (uint8_t)host;
       ip[20] = (uint8_t)(port >> 8), ip[21] = (uint8_t)port;
       ip[4] = (uint8_t)(seq >> 8), ip[5] = (uint8_t)seq;

@@ -12,7 +12,17 @@
  * ```sh
  * deno run -A tests/bench/live_bench.ts [--rates 250000,500000,750000,1000000,1500000,0]
  *   [--seconds 5] [--size 64] [--flows 10000] [--kind udp|tcp] [--snaplen 65535] [--senders 2]
+ *   [--workers 1,2] [--hosts 1024]
  * ```
+ *
+ * With `--workers 1,2,…` the capture side is the product's live run through
+ * analysis workers (`runLiveWorkers`: per worker, libpcap read and the whole
+ * detector set on its own thread; with more than one, the workers share the
+ * interface in a kernel fanout group by address pair), once per worker count
+ * and rate in one sitting. It prints, besides the above, each worker's share
+ * of the packets (the fanout balance; goal: within 60/40 for two) and the
+ * scaling over one worker. The blaster then spreads its flows over `--hosts`
+ * source addresses (default 1,024), so that there are address pairs to share.
  *
  * A rate of 0 means "as fast as the blaster can". Namespaces and veths get
  * unique names (with this process's PID) and are removed in `finally`; only
@@ -25,6 +35,9 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { BatchSource } from "../../src/capture/batch_source.ts";
+import { parseOptions } from "../../src/cli/args.ts";
+import { runLiveWorkers } from "../../src/cli/run_live.ts";
+import type { WorkerStats } from "../../src/cli/analysis_protocol.ts";
 import { LiveCapture } from "../../src/capture/live.ts";
 import type { PacketSource, RawPacket } from "../../src/capture/raw_packet.ts";
 import { Weirds } from "../../src/decode/weirds.ts";
@@ -126,6 +139,66 @@ async function childCapture(device: string, snaplen: number): Promise<void> {
   }));
 }
 
+/**
+ * Child: the product's live run through `workers` analysis workers
+ * (`runLiveWorkers`, every detector, outputs discarded). Prints
+ * "Starting Capture Packets …" once capturing (from runLiveWorkers); stops
+ * (SIGTERM to itself, as a service manager would) when stdin closes, then
+ * prints one JSON line with each worker's final counters and CPU time.
+ */
+async function childWorkers(device: string, snaplen: number, workers: number): Promise<void> {
+  const opts = parseOptions([
+    device,
+    "--workers",
+    String(workers),
+    "--snaplen",
+    String(snaplen),
+    "--log",
+    "none",
+    "--quiet",
+    "--status",
+    "0",
+  ]);
+  let source: { workers(): Iterable<{ worker: number; stats: WorkerStats }> } | undefined;
+  (async () => {
+    for await (const _ of Deno.stdin.readable) { /* until EOF */ }
+    Deno.kill(Deno.pid, "SIGTERM");
+  })();
+  const before = threadTicks();
+  const self0 = cpuTicks("/proc/self/stat");
+  const after = new Map<string, Ticks>();
+  const sampler = setInterval(() => threadTicks(after), 200);
+  const t0 = performance.now();
+  const code = await runLiveWorkers(opts, {
+    emit: () => {},
+    sinks: { write() {}, flush() {}, reopen() {}, close() {} },
+    metrics: (s) => (source = s),
+  });
+  clearInterval(sampler);
+  const self1 = cpuTicks("/proc/self/stat");
+  const threads: { comm: string; seconds: number }[] = [];
+  for (const [tid, a] of after) {
+    const b = before.get(tid);
+    const d = a.user + a.sys - (b === undefined ? 0 : b.user + b.sys);
+    if (d > 0) threads.push({ comm: `${a.comm}[${tid}]`, seconds: d / CLK_TCK });
+  }
+  threads.sort((x, y) => y.seconds - x.seconds);
+  const per = [...source?.workers() ?? []].sort((x, y) => x.worker - y.worker).map((w) => ({
+    packets: w.stats.packets,
+    received: w.stats.capture?.received ?? 0,
+    dropped: w.stats.capture?.dropped ?? 0,
+    ifDropped: w.stats.capture?.ifDropped ?? 0,
+  }));
+  console.log(JSON.stringify({
+    code,
+    perWorker: per,
+    cpuSeconds: (self1.user + self1.sys - self0.user - self0.sys) / CLK_TCK,
+    userSeconds: (self1.user - self0.user) / CLK_TCK,
+    threads,
+    wall: (performance.now() - t0) / 1000,
+  }));
+}
+
 // ---------------------------------------------------------------------------
 // Parent
 
@@ -166,6 +239,10 @@ class Lines {
 }
 
 interface StepResult {
+  /** Analysis workers (0: the single-thread LiveCapture path). */
+  workers: number;
+  /** Packets each worker analysed (workers mode). */
+  perWorker: number[];
   rate: number;
   sent: number;
   blastSeconds: number;
@@ -193,8 +270,10 @@ async function step(
     kind: string;
     snaplen: number;
     senders: number;
+    hosts: number;
   },
   started: Deno.ChildProcess[],
+  workers = 0,
 ): Promise<StepResult> {
   const cap = new Deno.Command("ip", {
     args: [
@@ -206,20 +285,26 @@ async function step(
       "-A",
       SELF,
       "--child",
-      "capture",
+      workers > 0 ? "workers" : "capture",
       "--device",
       rxDev,
       "--snaplen",
       String(o.snaplen),
+      "--workers",
+      String(workers),
     ],
     stdin: "piped",
     stdout: "piped",
-    stderr: "inherit",
+    // The workers' run prints its own summary: kept out of the table.
+    stderr: workers > 0 ? "null" : "inherit",
   }).spawn();
   started.push(cap);
   const lines = new Lines(cap.stdout);
   const ready = await lines.next();
-  if (ready === null || !JSON.parse(ready).ready) {
+  if (
+    ready === null ||
+    !(workers > 0 ? ready.startsWith("Starting Capture Packets") : JSON.parse(ready).ready)
+  ) {
     throw new Error(`capture did not start: ${ready}`);
   }
   const outs = await Promise.all(
@@ -235,6 +320,7 @@ async function step(
         String(o.size),
         String(o.flows),
         o.kind,
+        ...(workers > 0 ? [String(o.hosts)] : []),
       ])),
   );
   let sent = 0, blastSeconds = 0;
@@ -252,8 +338,34 @@ async function step(
   await cap.status;
   started.splice(started.indexOf(cap), 1);
   if (result === undefined) throw new Error("capture child printed no result");
+  if (workers > 0) {
+    const per = result.perWorker as {
+      packets: number;
+      received: number;
+      dropped: number;
+      ifDropped: number;
+    }[];
+    const sum = (f: (w: (typeof per)[number]) => number) => per.reduce((a, w) => a + f(w), 0);
+    return {
+      workers,
+      perWorker: per.map((w) => w.packets),
+      rate,
+      sent,
+      blastSeconds,
+      seen: sum((w) => w.packets),
+      dropped: sum((w) => w.dropped),
+      ifDropped: sum((w) => w.ifDropped),
+      received: sum((w) => w.received),
+      cpuSeconds: result.cpuSeconds as number,
+      userSeconds: result.userSeconds as number,
+      threads: result.threads as { comm: string; seconds: number }[],
+      span: 0,
+    };
+  }
   const stats = result.stats as { received: number; dropped: number; ifDropped: number };
   return {
+    workers: 0,
+    perWorker: [],
     rate,
     sent,
     blastSeconds,
@@ -281,10 +393,16 @@ async function main(): Promise<number> {
       kind: { type: "string", default: "udp" },
       snaplen: { type: "string", default: "65535" },
       senders: { type: "string", default: "2" },
+      workers: { type: "string" },
+      hosts: { type: "string", default: "1024" },
     },
   });
   if (values.child === "capture") {
     await childCapture(values.device!, Number(values.snaplen));
+    return 0;
+  }
+  if (values.child === "workers") {
+    await childWorkers(values.device!, Number(values.snaplen), Number(values.workers));
     return 0;
   }
   if (Deno.uid() !== 0) {
@@ -305,7 +423,11 @@ async function main(): Promise<number> {
     kind: values.kind,
     snaplen: Number(values.snaplen),
     senders: Number(values.senders),
+    hosts: Number(values.hosts),
   };
+  const workerCounts = values.workers === undefined
+    ? []
+    : values.workers.split(",").map(Number).filter((n) => n >= 1);
   const pktgen = existsSync("/proc/net/pktgen") ? "present (not used)" : "not available";
   console.log(
     `live capture benchmark: veth ${txDev} (netns ${txNs}) -> ${rxDev} (netns ${rxNs}); ` +
@@ -347,6 +469,14 @@ async function main(): Promise<number> {
       await sh("ip", ["-n", ns, "link", "set", "lo", "up"]);
       await sh("ip", ["-n", ns, "link", "set", dev, "up"]);
     }
+    if (workerCounts.length > 0) {
+      await workersTable(workerCounts, values.rates.split(",").map(Number), async (w, rate) => {
+        const r = await step(rxNs, txNs, rxDev, txDev, blast, rate, o, started, w);
+        results.push(r);
+        return r;
+      }, o.hosts);
+      return 0;
+    }
     console.log(
       "  rate asked    sent/s      seen/s   seen/sent   kernel drops  ifdrops  " +
         "CPU/packet (user)  CPU use  (busiest threads)",
@@ -384,6 +514,57 @@ async function main(): Promise<number> {
       `(target: 0 drops at >= 500000 packets/s: ${met ? "MET" : "NOT MET"})`,
   );
   return 0;
+}
+
+/**
+ * The `--workers` table: per worker count and rate, packets sent and seen,
+ * drops, each worker's share, CPU; then per worker count the highest rate
+ * with every packet seen and none dropped, and its ratio to one worker.
+ */
+async function workersTable(
+  counts: number[],
+  rates: number[],
+  run: (workers: number, rate: number) => Promise<StepResult>,
+  hosts: number,
+): Promise<void> {
+  console.log(
+    `analysis workers: ${counts.join(", ")} (every detector; blaster flows over ${hosts} ` +
+      "source addresses)",
+  );
+  console.log(
+    "  workers  rate asked    sent/s      seen/s   seen/sent  kernel drops  ifdrops" +
+      "  share per worker        CPU/packet  CPU use",
+  );
+  const best = new Map<number, number>();
+  for (const w of counts) {
+    for (const rate of rates) {
+      const r = await run(w, rate);
+      const sentRate = r.sent / r.blastSeconds, seenRate = r.seen / r.blastSeconds;
+      const share = r.perWorker.map((n) => `${((n / Math.max(1, r.seen)) * 100).toFixed(1)} %`)
+        .join(" / ");
+      const cpuUs = r.seen > 0 ? (r.cpuSeconds / r.seen) * 1e6 : 0;
+      console.log(
+        `  ${String(w).padStart(7)}  ${(rate === 0 ? "max" : String(rate)).padStart(10)}` +
+          `  ${sentRate.toFixed(0).padStart(8)}  ${seenRate.toFixed(0).padStart(10)}` +
+          `  ${(r.seen / Math.max(1, r.sent)).toFixed(4).padStart(9)}` +
+          `  ${String(r.dropped).padStart(12)}  ${String(r.ifDropped).padStart(7)}` +
+          `  ${share.padEnd(22)}  ${cpuUs.toFixed(2).padStart(7)} µs` +
+          `  ${((r.cpuSeconds / r.blastSeconds) * 100).toFixed(0)} %`,
+      );
+      if (r.dropped === 0 && r.seen >= r.sent) {
+        best.set(w, Math.max(best.get(w) ?? 0, sentRate));
+      }
+    }
+  }
+  const one = best.get(counts[0]) ?? 0;
+  for (const w of counts) {
+    const b = best.get(w) ?? 0;
+    console.log(
+      `  ${w} worker${w === 1 ? "" : "s"}: highest rate with every packet seen and 0 drops: ` +
+        `${b.toFixed(0)} packets/s` +
+        (w !== counts[0] && one > 0 ? ` (${(b / one).toFixed(2)} x ${counts[0]})` : ""),
+    );
+  }
 }
 
 if (import.meta.main) Deno.exit(await main());
