@@ -55,6 +55,12 @@ const Rv = {
 /** How long members wait for each other when joining (ms). */
 const JOIN_TIMEOUT_MS = 15_000;
 
+/**
+ * The end of the message of a member that gave up because another member of
+ * its group failed to start (whose own message says why).
+ */
+export const PEER_FAILED = "another worker of the interface failed to start";
+
 /** A new rendezvous block for the members of one interface's fanout group. */
 export function fanoutRendezvous(): SharedArrayBuffer {
   return new SharedArrayBuffer(Rv.SIZE * 4);
@@ -96,7 +102,7 @@ function waitUntil(rv: Int32Array, word: number, ok: () => boolean, what: string
   const end = performance.now() + JOIN_TIMEOUT_MS;
   while (!ok()) {
     if (Atomics.load(rv, Rv.FAILED) !== 0) {
-      throw new CaptureDeviceError(`${what}: another worker of the interface failed to start`);
+      throw new CaptureDeviceError(`${what}: ${PEER_FAILED}`);
     }
     const left = end - performance.now();
     if (left <= 0) throw new CaptureDeviceError(`${what}: timed out waiting for the other workers`);

@@ -28,7 +28,7 @@
  */
 
 import { BatchSource } from "../capture/batch_source.ts";
-import { fanoutRendezvous } from "../capture/fanout_source.ts";
+import { fanoutRendezvous, PEER_FAILED } from "../capture/fanout_source.ts";
 import { LiveCapture } from "../capture/live.ts";
 import type { DetectionEvent } from "../detect/event.ts";
 import type { SoftEtherTcpDetector } from "../detect/softether_tcp_detector.ts";
@@ -181,6 +181,8 @@ export async function runLive(
     capture.stop();
   };
   const failed = (code: number, message: string) => {
+    // A worker that gave up because another of its group failed says less than that one.
+    if (!started && fault?.message.endsWith(PEER_FAILED)) fault = undefined;
     if (fault !== undefined) return;
     fault = { code, message };
     console.error(`sealert: ${message}`);
@@ -428,6 +430,8 @@ export async function runLiveWorkers(opts: Options, out: LiveWorkerOutputs): Pro
     }
   };
   const failed = (code: number, message: string) => {
+    // A worker that gave up because another of its group failed says less than that one.
+    if (!started && fault?.message.endsWith(PEER_FAILED)) fault = undefined;
     if (fault !== undefined) return;
     fault = { code, message };
     if (started) console.error(`sealert: ${message}`);
