@@ -277,7 +277,8 @@ export class RudpTunnelTracker {
       this.#firstClient[ep] = Infinity;
       this.#flags[ep] |= F_SEEN;
     }
-    if (kind === TunnelPacket.CLIENT || kind === TunnelPacket.CLIENT_OTHER) {
+    // Whatever the packet says of itself: one sent by the client (its role known) is its.
+    if ((this.#flags[ep] & F_CLIENT_KNOWN) !== 0 && dir === this.#clientDir[ep]) {
       if (this.#firstClient[ep] === Infinity) {
         this.#firstClient[ep] = ts;
         if (ts + PROBE_WAIT < this.#nextSweep) this.#nextSweep = ts + PROBE_WAIT;

@@ -169,3 +169,16 @@ Deno.test("tracker: such a probe without a session stops waiting for one", () =>
   assert.equal(tracker.stats.unattached, 1);
   assert.equal(events.length, 0);
 });
+
+// Fuzz regression (tests/fuzz/regressions/packets-s5-4207.json): the client sent packets of
+// the server's kind (ICMP 16 both ways); its first one started the probe.
+Deno.test("tracker: a client sending the server's kind of packet starts its probe there", () => {
+  const { events, table, pkt, seed } = setup();
+  seed(6, 99.9);
+  pkt(100, false, TunnelPacket.SERVER); // the server's: the client is the other side
+  pkt(100.01, true, TunnelPacket.SERVER); // the client's, of the server's kind
+  table.flush();
+  assert.deepEqual(events.slice(1).map((e) => [e.kind, e.session, e.start]), [
+    ["dns_probe", 6, 100.01],
+  ]);
+});
