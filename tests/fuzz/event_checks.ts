@@ -9,7 +9,12 @@
  * - a side flow names, in `session`, the `flow_id` of a session alert
  *   emitted earlier in the run; a session-end record follows an alert of its
  *   kind and flow, at most one per alert, and after the end of input every
- *   session alert has had its end record;
+ *   session alert has had its end record, and the session directory finds
+ *   none of them once their grace time has passed;
+ * - what is reported once is reported once: a TCP session alert per
+ *   connection (one ICMP flow may carry tunnel sessions both ways), a UDP
+ *   side flow per flow, an infrastructure contact per host and service, a
+ *   server per address, port and face;
  * - the detectors' counters agree with the events seen (sessions and probes
  *   of the ICMP and DNS trackers, UDP side flows, infrastructure contacts,
  *   server faces), the server-face inspections stay within their bound and
@@ -19,12 +24,22 @@
  */
 
 import type { DetectorSet } from "../../src/detect/detector_set.ts";
+import { ipTextToWords } from "../../src/decode/ip_text.ts";
 import type { DetectionEvent } from "../../src/detect/event.ts";
 import { formatJsonLine } from "../../src/output/json_log.ts";
 import { formatAlertLine, formatAlertMessage, hasLogLine } from "../../src/output/text_log.ts";
 
 /** The server-face detector's default bound on inspections at once. */
 const FACE_MAX_INSPECTIONS = 512;
+/**
+ * The mark of a known open defect (tests/fuzz/regressions/packets-s4-664.json):
+ * two tunnel sessions on one ICMP flow share its flow_id, which the session
+ * directory keys sessions by.
+ */
+export const SHARED_FLOW = "[open: tunnel sessions sharing a flow_id, session_directory.ts]";
+
+/** Seconds after its end record a session is still findable by its side flows (and a bit). */
+const DIRECTORY_GRACE = 31;
 
 const DATE = String.raw`\[[+-]?\d{4,6}/\d\d/\d\d \d\d:\d\d:\d\d\]`;
 const NAME = String.raw`(, name [^\r\n]*)?`;
@@ -72,6 +87,9 @@ export class EventChecker {
   readonly #alerts = new Map<string, number>(); // kind|flow_id of session alerts → count
   readonly #ends = new Map<string, number>();
   readonly #sessions = new Set<number>(); // flow_ids of session alerts
+  readonly #once = new Set<string>(); // keys of what is reported once per run
+  readonly #pairs: { id: number; client: string; server: string }[] = []; // session alerts
+  #maxTs = -Infinity;
   #icmpSessions = 0;
   #dnsSessions = 0;
   #icmpProbes = 0;
@@ -86,6 +104,7 @@ export class EventChecker {
     const key = ev.phase === "end" ? "end" : ev.kind;
     this.kinds[key] = (this.kinds[key] ?? 0) + 1;
     if (!finite(ev.ts)) return `event with non-finite ts ${ev.ts}`;
+    if (ev.ts > this.#maxTs) this.#maxTs = ev.ts;
     if (!finite(ev.confidence) || ev.confidence < 0 || ev.confidence > 1) {
       return `${ev.kind} event with confidence ${ev.confidence}`;
     }
@@ -126,7 +145,9 @@ export class EventChecker {
       }
     } else if (SESSION_KINDS.has(ev.kind)) {
       if (ev.session !== undefined) return `session alert carrying session ${ev.session}`;
-      count(this.#alerts, id);
+      const tunnel = ev.variant === "ICMP" || ev.variant === "DNS";
+      if (count(this.#alerts, id) > 1 && !tunnel) return `second session alert of ${id}`;
+      this.#pairs.push({ id: ev.flow_id, client: ev.client.ip, server: ev.server.ip });
       this.#sessions.add(ev.flow_id);
       if (ev.kind === "vpn" && ev.variant === "ICMP") this.#icmpSessions++;
       if (ev.kind === "vpn" && ev.variant === "DNS") this.#dnsSessions++;
@@ -135,18 +156,36 @@ export class EventChecker {
       if (!this.#sessions.has(ev.session)) {
         return `${ev.kind} side flow names session ${ev.session}, not an earlier alert`;
       }
+      if (ev.kind === "udp_accel" || ev.kind === "nbns") {
+        if (!this.#first(`${ev.kind}|${ev.flow_id}`)) {
+          return `second ${ev.kind} event of flow ${ev.flow_id}`;
+        }
+      }
       if (ev.kind === "icmp_probe") this.#icmpProbes++;
       else if (ev.kind === "dns_probe") this.#dnsProbes++;
       else if (ev.kind === "udp_accel") this.#udpAccel++;
       else this.#nbns++;
     } else if (ev.kind === "infrastructure") {
       if (ev.service === undefined) return "infrastructure event without a service";
+      if (!this.#first(`infra|${ev.client.ip}|${ev.service}`)) {
+        return `second ${ev.service} contact of host ${ev.client.ip}`;
+      }
       this.#infra++;
     } else if (ev.kind === "server") {
       if (ev.face === undefined) return "server event without a face";
+      if (!this.#first(`server|${ev.server.ip}|${ev.server.port}|${ev.face}`)) {
+        return `second ${ev.face} face of server ${ev.server.ip} port ${ev.server.port}`;
+      }
       this.#server++;
     } else return `event of unknown kind ${ev.kind}`;
     return this.#formats(ev);
+  }
+
+  /** True the first time `key` is seen. */
+  #first(key: string): boolean {
+    if (this.#once.has(key)) return false;
+    this.#once.add(key);
+    return true;
   }
 
   #formats(ev: DetectionEvent): string | undefined {
@@ -214,6 +253,36 @@ export class EventChecker {
     for (const [id, n] of this.#alerts) {
       const ends = this.#ends.get(id) ?? 0;
       if (ends !== n) return `session ${id}: ${n} alert(s), ${ends} end record(s) after finish`;
+    }
+    // Every session ended: past the grace time, no side flow can be tied to one.
+    const t = this.#maxTs + DIRECTORY_GRACE;
+    set.directory.expire(t);
+    // A live session elsewhere: an empty directory answers nothing without looking.
+    set.directory.observe({
+      ts: t,
+      kind: "vpn",
+      variant: "TCP",
+      outcome: "established",
+      client: { ip: "192.0.2.1", port: 1 },
+      server: { ip: "192.0.2.2", port: 2 },
+      evidence: ["sentinel"],
+      confidence: 1,
+      flow_id: -1,
+      community_id: "",
+      connections: 1,
+      latency: 0,
+    });
+    const a = new Uint32Array(4), b = new Uint32Array(4);
+    for (const p of this.#pairs) {
+      const v = ipTextToWords(p.client, a);
+      if (v === 0 || ipTextToWords(p.server, b) !== v) continue;
+      const e = set.directory.find(v, a, b, t);
+      if (e !== undefined) {
+        const shared = (this.#alerts.get(`vpn|${e.id}`) ?? 0) > 1;
+        return `session ${p.id} (${p.client} to ${p.server}) still findable ${DIRECTORY_GRACE} s ` +
+          `after the last event (directory entry of session ${e.id}, end ${e.end})` +
+          (shared ? ` ${SHARED_FLOW}` : "");
+      }
     }
     return undefined;
   }

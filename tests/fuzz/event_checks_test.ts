@@ -110,3 +110,23 @@ Deno.test("event checks: the text line of every kind matches its format", () => 
   for (const line of lines) assert.match(line, TEXT_LINE);
   assert.doesNotMatch("[2023/11/14 22:13:20] SoftEther Bogus Detected (x)", TEXT_LINE);
 });
+
+Deno.test("event checks: what is reported once is reported once", () => {
+  const c = new EventChecker();
+  c.check(ev({}));
+  assert.match(c.check(ev({}))!, /second session alert of vpn\|1/);
+  const side = ev({ kind: "nbns", variant: "UDP", flow_id: 4, session: 1 });
+  assert.equal(c.check(side), undefined);
+  assert.match(c.check(side)!, /second nbns event of flow 4/);
+  const infra = ev({ kind: "infrastructure", variant: "UDP", service: "NAT-T", flow_id: 8 });
+  assert.equal(c.check(infra), undefined);
+  assert.equal(c.check({ ...infra, service: "DDNS" }), undefined);
+  assert.match(c.check({ ...infra, flow_id: 9 })!, /second NAT-T contact of host 10\.0\.0\.1/);
+  const face = ev({ kind: "server", variant: "TCP", face: "certificate", flow_id: 11 });
+  assert.equal(c.check(face), undefined);
+  assert.equal(c.check({ ...face, server: { ip: "10.0.0.2", port: 992 } }), undefined);
+  assert.match(
+    c.check({ ...face, flow_id: 12 })!,
+    /second certificate face of server 10\.0\.0\.2 port 443/,
+  );
+});

@@ -99,7 +99,7 @@ export interface FuzzResult {
   crashes: number;
   /** Inputs over the time bound. */
   hangs: number;
-  /** Failures of the known class (issue 10 item 2: packet times beyond a JS Date). */
+  /** Failures of a known class owned elsewhere (packet times beyond a JS Date; shared flow_ids). */
   known: number;
   /** Every failure. */
   found: FoundFailure[];
@@ -409,7 +409,8 @@ export function figures(r: FuzzResult): string {
     })`,
     `crashes:  ${r.crashes}`,
     `hangs:    ${r.hangs}`,
-    `known:    ${r.known} (NaN dates in a log: the packet-time class of issue 10, refused as damage since)`,
+    `known:    ${r.known} (owned elsewhere: packet times beyond a JS Date (issue 10); tunnel sessions ` +
+    `sharing a flow_id in the session directory (open))`,
     `peak RSS: ${Math.round(r.peakRss / 2 ** 20)} MiB`,
     `wall:     ${r.wallSeconds.toFixed(1)} s`,
   ].join("\n");
