@@ -161,6 +161,10 @@ export class SessionDirectory {
       add(this.#byClient, wordsHash(version, client), entry);
       list.push(entry);
     }
+    // A flow can carry one session after another (VPN over ICMP: one ICMP
+    // flow per address pair): a new session on it ends the one before.
+    const before = this.#byId.get(ev.flow_id);
+    if (before !== undefined) this.#forget(before);
     this.#byId.set(ev.flow_id, list);
   }
 
@@ -196,6 +200,14 @@ export class SessionDirectory {
     return this.#byClientOf(version, a, ts) ?? this.#byClientOf(version, b, ts);
   }
 
+  /** Takes a session's entries out of the address maps. */
+  #forget(list: SessionEntry[]): void {
+    for (const e of list) {
+      if (e.serverUnknown) remove(this.#byClient, wordsHash(e.version, e.client), e);
+      else remove(this.#byPair, pairKey(e.version, e.client, e.server), e);
+    }
+  }
+
   /** A session with an unknown server whose client is `c` and that started just before `ts`. */
   #byClientOf(version: number, c: Uint32Array, ts: number): SessionEntry | undefined {
     const bucket = this.#byClient.get(wordsHash(version, c));
@@ -228,10 +240,7 @@ export class SessionDirectory {
       const end = list.length > 0 ? list[0].end : -Infinity;
       if (end + END_GRACE < now) {
         this.#byId.delete(id);
-        for (const e of list) {
-          if (e.serverUnknown) remove(this.#byClient, wordsHash(e.version, e.client), e);
-          else remove(this.#byPair, pairKey(e.version, e.client, e.server), e);
-        }
+        this.#forget(list);
       } else if (end < oldest) oldest = end;
     }
     this.#oldestEnd = oldest;
