@@ -116,7 +116,11 @@ async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   try {
     if (workers > 1) {
-      const run = () => ({ emit: openOutputs().emit });
+      const run = () => ({
+        emit: openOutputs().emit,
+        attach: (source: Parameters<NonNullable<typeof metrics>["attach"]>[0]) =>
+          metrics?.attach(source, sinks!.failures),
+      });
       exitCode = (await runOfflineWorkers(opts.read, { ...opts, workers }, run)).exitCode;
     } else if (opts.read.length > 0) {
       exitCode = (await runOffline(opts.read, opts, start)).exitCode;

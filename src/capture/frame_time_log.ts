@@ -1,12 +1,13 @@
 /**
  * The packet time of every frame of an input split between analysis
  * workers, shared by all of them (a SharedArrayBuffer): the reader writes,
- * per global frame number, which worker got the frame and the frame's
- * packet time when it reaches a flow (NaN when it does not: not IP, a
- * fragment that completes nothing, undecodable). A worker replays the
- * times of the frames the others got between two of its own, so its
- * timers and flow expiry run at exactly the packet times they would run at
- * in one thread.
+ * per global frame number, which worker got the frame, whether it reaches a
+ * flow ({@linkcode FrameFlag.FLOW}; not: not IP, a fragment that completes
+ * nothing, undecodable) or is an IP fragment ({@linkcode FrameFlag.FRAGMENT}),
+ * and then its packet time. A worker replays the times of the frames the
+ * others got between two of its own, so its timers, flow expiry and IP
+ * reassembly timeouts run at exactly the packet times they would run at in
+ * one thread.
  *
  * The log keeps the last `size` frames (a power of two). Each worker
  * publishes the last frame whose time it has replayed
@@ -17,8 +18,17 @@
  * @module
  */
 
-/** Workers a log can serve (their progress words). */
+/** Workers a log can serve (their progress words; owner numbers take 6 bits). */
 const MAX_WORKERS = 64;
+const OWNER_MASK = 0x3f;
+
+/** What a frame does to packet time in one thread. */
+export const FrameFlag = {
+  /** It reaches a flow: the flow table's clock and the detectors' timers move. */
+  FLOW: 0x40,
+  /** It is an IP fragment: IP reassembly's timeouts move. */
+  FRAGMENT: 0x80,
+} as const;
 /** Int32 words per progress entry: one cache line each. */
 const PROGRESS_STRIDE = 16;
 const PROGRESS_BYTES = MAX_WORKERS * PROGRESS_STRIDE * 4;
@@ -55,21 +65,29 @@ export class FrameTimeLog {
     this.#owners = new Uint8Array(this.buffer, PROGRESS_BYTES + size * 8, size);
   }
 
-  /** Reader: frame `frame` went to worker `owner`; `time` its packet time or NaN. */
-  set(frame: number, owner: number, time: number): void {
+  /**
+   * Reader: frame `frame` went to worker `owner` (0–63); `flags` are
+   * {@linkcode FrameFlag}s, `time` its packet time (read only with a flag).
+   */
+  set(frame: number, owner: number, flags: number, time: number): void {
     const i = frame & this.#mask;
     this.#times[i] = time;
-    this.#owners[i] = owner;
+    this.#owners[i] = owner | flags;
   }
 
-  /** Packet time of `frame` (NaN: no flow); valid while within the kept window. */
+  /** Packet time of `frame` (meaningful with a flag); valid while within the kept window. */
   time(frame: number): number {
     return this.#times[frame & this.#mask];
   }
 
   /** Worker that got `frame`. */
   owner(frame: number): number {
-    return this.#owners[frame & this.#mask];
+    return this.#owners[frame & this.#mask] & OWNER_MASK;
+  }
+
+  /** {@linkcode FrameFlag}s of `frame`. */
+  flags(frame: number): number {
+    return this.#owners[frame & this.#mask] & ~OWNER_MASK;
   }
 
   /** Worker `worker`: every frame up to `frame` has been replayed (its time is no longer read). */

@@ -36,6 +36,7 @@
 import { CaptureDeviceError } from "../../ffi/errors.ts";
 import { PcapPacketSource } from "../capture/fanout_source.ts";
 import { FrameTimeLog } from "../capture/frame_time_log.ts";
+import { TimeReplay } from "./time_replay.ts";
 import { PacketRingReader, RingRecord } from "../capture/packet_ring.ts";
 import type { PacketSource, RawPacket } from "../capture/raw_packet.ts";
 import { Weirds } from "../decode/weirds.ts";
@@ -111,32 +112,32 @@ interface WorkerSource extends PacketSource {
  * times (see the module doc).
  */
 class RingSource implements WorkerSource {
-  cursor = 0;
   readonly #reader: PacketRingReader;
-  readonly #log: FrameTimeLog;
-  readonly #me: number;
+  readonly #replay: TimeReplay;
   readonly #stop: Int32Array;
-  #pipeline: Pipeline | undefined;
   #count = 0;
-  #last = 0; // every frame up to this one was replayed or analysed
   #mark = 0; // SYNC / END record waiting for the end of the chunk
   #markFrame = 0;
   #ended = false;
 
   constructor(spec: RingSourceSpec, worker: number, stop: Int32Array) {
     this.#reader = new PacketRingReader(spec.ring);
-    this.#log = new FrameTimeLog(spec.timeLog);
-    this.#me = worker;
+    this.#replay = new TimeReplay(new FrameTimeLog(spec.timeLog), worker);
     this.#stop = stop;
+    this.beforeTrack = this.#replay.before;
   }
 
   /** The pipeline whose clock and timers the replay drives. */
   attach(pipeline: Pipeline): void {
-    this.#pipeline = pipeline;
+    this.#replay.attach(pipeline);
+  }
+
+  get cursor(): number {
+    return this.#replay.cursor;
   }
 
   get progress(): number {
-    return this.#last;
+    return this.#replay.last;
   }
 
   next(raw: RawPacket): boolean {
@@ -168,47 +169,20 @@ class RingSource implements WorkerSource {
     this.#reader.release();
   }
 
-  readonly beforeTrack = (frame: number): void => {
-    if (frame > this.#last + 1) this.#replay(frame);
-    this.cursor = frame;
-    this.#last = frame;
-  };
+  readonly beforeTrack: (frame: number) => void;
 
   readonly afterChunk = (): void => {
-    if (this.#mark === RingRecord.SYNC) this.#replay(this.#markFrame + 1);
+    if (this.#mark === RingRecord.SYNC) this.#replay.upTo(this.#markFrame + 1);
     else if (this.#mark === RingRecord.END) this.#ended = true;
     if (this.#mark !== RingRecord.END) this.#mark = 0;
-    this.#log.setProgress(this.#me, this.#last);
+    this.#replay.publish();
   };
 
   readonly beforeFinish = (): void => {
-    if (this.#mark === RingRecord.END) this.#replay(this.#markFrame + 1);
-    this.cursor = this.#markFrame + 1;
-    this.#log.setProgress(this.#me, this.#last);
+    if (this.#mark === RingRecord.END) this.#replay.upTo(this.#markFrame + 1);
+    this.#replay.cursor = this.#markFrame + 1;
+    this.#replay.publish();
   };
-
-  /**
-   * Let the packet time of the other workers' frames after the last one
-   * handled, up to `end` (excluded), pass as one thread would: the flow
-   * table's clock (idle flows expire when the second changes), then the
-   * detectors' timers.
-   */
-  #replay(end: number): void {
-    const p = this.#pipeline!, log = this.#log, me = this.#me, t = p.flows;
-    for (let g = this.#last + 1; g < end; g++) {
-      if (log.owner(g) === me) continue;
-      const ts = log.time(g);
-      if (ts !== ts) continue; // no flow: no clock in one thread either
-      this.cursor = g;
-      if (ts > t.now) {
-        const before = t.now;
-        t.now = ts;
-        if (Math.floor(ts) !== Math.floor(before)) t.expire(ts);
-      }
-      p.tick(ts);
-    }
-    if (end - 1 > this.#last) this.#last = end - 1;
-  }
 }
 
 /** Live capture: the interface's packets, or this worker's share of its fanout group. */

@@ -1,18 +1,25 @@
 import assert from "node:assert/strict";
-import { FrameTimeLog } from "../../src/capture/frame_time_log.ts";
+import { FrameFlag, FrameTimeLog } from "../../src/capture/frame_time_log.ts";
 
-Deno.test("frame time log: times and owners by frame number, shared through the buffer", () => {
+Deno.test("frame time log: owners, flags and times by frame number, shared through the buffer", () => {
   const log = new FrameTimeLog(3000);
   assert.equal(log.size, 4096, "rounded up to a power of two");
   const other = new FrameTimeLog(log.buffer); // a worker's view
   assert.equal(other.size, 4096);
-  log.set(1, 2, 1700000000.25);
-  log.set(2, 0, NaN);
-  log.set(4097, 1, 5); // the slot of frame 1, one lap later
-  assert.equal(other.time(2), NaN);
-  assert.equal(other.owner(2), 0);
-  assert.equal(other.time(4097), 5);
-  assert.equal(other.owner(4097), 1);
+  log.set(1, 2, FrameFlag.FLOW, 1700000000.25);
+  log.set(2, 0, 0, 7);
+  log.set(3, 63, FrameFlag.FRAGMENT | FrameFlag.FLOW, 9);
+  log.set(4097, 1, FrameFlag.FRAGMENT, 5); // the slot of frame 1, one lap later
+  assert.deepEqual([other.owner(2), other.flags(2)], [0, 0]);
+  assert.deepEqual(
+    [other.owner(3), other.flags(3), other.time(3)],
+    [63, FrameFlag.FRAGMENT | FrameFlag.FLOW, 9],
+  );
+  assert.deepEqual([other.owner(4097), other.flags(4097), other.time(4097)], [
+    1,
+    FrameFlag.FRAGMENT,
+    5,
+  ]);
   assert.equal(other.time(1), 5, "frame 1 is gone once frame 4097 is written");
 });
 
