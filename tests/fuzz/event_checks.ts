@@ -31,13 +31,6 @@ import { formatAlertLine, formatAlertMessage, hasLogLine } from "../../src/outpu
 
 /** The server-face detector's default bound on inspections at once. */
 const FACE_MAX_INSPECTIONS = 512;
-/**
- * The mark of a known open defect (tests/fuzz/regressions/packets-s4-664.json):
- * two tunnel sessions on one ICMP flow share its flow_id, which the session
- * directory keys sessions by.
- */
-export const SHARED_FLOW = "[open: tunnel sessions sharing a flow_id, session_directory.ts]";
-
 /** Seconds after its end record a session is still findable by its side flows (and a bit). */
 const DIRECTORY_GRACE = 31;
 
@@ -278,10 +271,8 @@ export class EventChecker {
       if (v === 0 || ipTextToWords(p.server, b) !== v) continue;
       const e = set.directory.find(v, a, b, t);
       if (e !== undefined) {
-        const shared = (this.#alerts.get(`vpn|${e.id}`) ?? 0) > 1;
         return `session ${p.id} (${p.client} to ${p.server}) still findable ${DIRECTORY_GRACE} s ` +
-          `after the last event (directory entry of session ${e.id}, end ${e.end})` +
-          (shared ? ` ${SHARED_FLOW}` : "");
+          `after the last event (directory entry of session ${e.id}, end ${e.end})`;
       }
     }
     return undefined;

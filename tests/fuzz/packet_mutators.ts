@@ -123,6 +123,7 @@ function classify(p: Pkt | undefined): string {
     return "pack";
   }
   if (b.length > 9 && b[0] === 22 && b[5] === 1) return "hello";
+  if (b.length > 5 && b[0] === 23 && b[1] === 3) return "app"; // (focused with "cert": SSTP sizes)
   if (isText(b) && b[0] !== 0x53 && b[0] !== 0x48) return "http";
   return "";
 }
@@ -711,7 +712,7 @@ function mutateFootprint(rng: Rng, p: Pkt, log: string[]): boolean {
     p.payload = mutateText(rng, b, log, true); // a request: GET, POST, CONNECT
     return true;
   }
-  if (b.length > 5 && b[0] === 23 && b[1] === 3 && rng.chance(0.3)) {
+  if (b.length > 5 && b[0] === 23 && b[1] === 3 && rng.chance(0.5)) {
     p.payload = sstpSizedRecord(rng, p, b, log);
     return true;
   }
@@ -743,8 +744,10 @@ const SSTP_FIXED = ("SSTP_DUPLEX_POST /sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75
 function sstpSizedRecord(rng: Rng, p: Pkt, b: Uint8Array, log: string[]): Uint8Array {
   const dst = p.v === 4 ? p.ip.subarray(16, 20).join(".") : "fd00::" + p.ip[39];
   const port = p.l4.length >= 4 ? `:${getBE(p.l4, 2, 2)}` : "";
-  const host = rng.pick([dst.length, dst.length + port.length, 7, 0, 255]);
-  const n = SSTP_FIXED + host + rng.pick([24, 16, 37, 48, 64, 80, 23, 81]);
+  const host = rng.chance(0.7)
+    ? rng.pick([dst.length, dst.length + port.length])
+    : rng.pick([7, 0, 255]);
+  const n = SSTP_FIXED + host + (rng.chance(0.5) ? 24 : rng.pick([16, 37, 48, 64, 80, 23, 81]));
   const recLen = getBE(b, 3, 2);
   const body = rng.bytes(n);
   log.push(`sstp_record=${n}`);
@@ -1091,9 +1094,23 @@ function repeatWindow(
   rng: Rng,
   frames: SeedFrame[],
   max: number,
-  focused: boolean,
+  focus: string | undefined,
   log: string[],
 ): SeedFrame[] {
+  if (focus !== undefined && rng.chance(0.08)) {
+    // A flood: the first packets of the focused class, each copy another flow, all at once
+    // (bounded inspections, flow-table eviction).
+    const picked = frames.filter((sf) => (sf.cls ??= classify(sf.pkt)) === focus).slice(0, 2);
+    if (picked.length > 0) frames = picked;
+    const copies = Math.floor(max / frames.length);
+    log.push(`flood x${copies}`);
+    const out: SeedFrame[] = [];
+    for (let k = 0; k < copies; k++) {
+      for (const sf of frames) out.push(k === 0 ? sf : { ...sf, portAdd: 7919 * k });
+    }
+    return out;
+  }
+  const focused = focus !== undefined;
   if (frames.length === 0 || frames.length > max / 2 || !rng.chance(focused ? 0.5 : 0.1)) {
     return frames;
   }
@@ -1187,12 +1204,13 @@ export function buildRound(rng: Rng, corpus: SeedCapture[], maxPackets: number):
     rng,
     roundFrames(rng, corpus, cap, start, len, log),
     maxPackets,
-    focus !== undefined,
+    focus,
     log,
   );
   for (let i = 0; i < seeds.length; i++) {
     const sf = seeds[i];
-    const focused = focus !== undefined && (sf.cls ??= classify(sf.pkt)) === focus &&
+    const cls = sf.cls ??= classify(sf.pkt);
+    const focused = focus !== undefined && (cls === focus || (focus === "cert" && cls === "app")) &&
       rng.chance(focusRate);
     const mutate = focused || (plan.mutRate > 0 && rng.chance(plan.mutRate));
     const frag = plan.fragRate > 0 && rng.chance(plan.fragRate);

@@ -84,13 +84,14 @@ async function run(job: WorkerJob): Promise<void> {
   Deno.mkdirSync(job.tmpDir, { recursive: true });
   for (let i = job.from; i < job.to; i += job.step) {
     post({ type: "begin", index: i } satisfies WorkerMessage);
-    const t0 = performance.now();
+    let t0 = performance.now();
     let failure: Failure | undefined;
     let packets = 0, alerts = 0, damaged = false;
     let kinds: Record<string, number> = {};
     let repro: string | undefined;
     if (job.target === "file") {
       const input = makeFileInput(corpus, job.seed, i);
+      t0 = performance.now(); // the bound is the product's time, not the mutators'
       ({ failure, alerts, kinds, damaged } = await runFileInput(input, job.tmpDir));
       const ms = performance.now() - t0;
       if (failure === undefined && ms > job.timeLimitMs) {
@@ -101,6 +102,7 @@ async function run(job: WorkerJob): Promise<void> {
       }
     } else if (job.target === "parsers") {
       const input = makeParserInput(corpus, job.seed, i);
+      t0 = performance.now();
       packets = input.cases.length;
       const out = runParserInput(input);
       failure = out.failure;
@@ -116,6 +118,7 @@ async function run(job: WorkerJob): Promise<void> {
       }
     } else {
       const input = makePacketInput(corpus, job.seed, i, job.maxPackets);
+      t0 = performance.now();
       packets = input.frames.length;
       ({ failure, alerts, kinds } = await runPacketInput(input));
       const ms = performance.now() - t0;
