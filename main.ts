@@ -18,7 +18,13 @@
 
 import { HELP, parseOptions } from "./src/cli/args.ts";
 import { reportError } from "./src/cli/fatal.ts";
-import { listDevicesText, LiveExit, runLive } from "./src/cli/run_live.ts";
+import {
+  listDevicesText,
+  LiveExit,
+  runLive,
+  runLiveWorkers,
+  usesLiveWorkers,
+} from "./src/cli/run_live.ts";
 import { runOffline } from "./src/cli/run_offline.ts";
 import { runOfflineWorkers } from "./src/cli/run_offline_workers.ts";
 import { openSinks } from "./src/cli/sinks.ts";
@@ -62,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
   // Offline with --workers N: the workers run the pipelines
   // (src/cli/run_offline_workers.ts); main only writes what they find.
   const workers = opts.read.length > 0 ? opts.workers ?? 1 : 1;
+  // Live with several devices or --workers above 1: analysis workers (run_live.ts).
+  const liveWorkers = opts.read.length === 0 && usesLiveWorkers(opts);
   const openOutputs = () => {
     // The inventory's files first: a path that cannot be written stops the
     // run before any log file is created.
@@ -79,7 +87,9 @@ async function main(argv: string[]): Promise<number> {
     });
     const all = sinks.all;
     addStatusPart(sinks.status);
-    flowLog = opts.flows !== undefined && workers === 1 ? new FlowLog(opts.flows) : undefined;
+    flowLog = opts.flows !== undefined && workers === 1 && !liveWorkers
+      ? new FlowLog(opts.flows)
+      : undefined;
     const evidence = opts.evidenceDir !== undefined
       ? new EvidenceRecorder(opts.evidenceDir)
       : undefined;
@@ -122,6 +132,17 @@ async function main(argv: string[]): Promise<number> {
           metrics?.attach(source, sinks!.failures),
       });
       exitCode = (await runOfflineWorkers(opts.read, { ...opts, workers }, run)).exitCode;
+    } else if (liveWorkers) {
+      const { emit } = openOutputs();
+      console.log(BANNER);
+      const s = sinks!;
+      exitCode = await runLiveWorkers(opts, {
+        emit,
+        sinks: s.all,
+        sinkFailures: s.failedWrites,
+        inventory,
+        metrics: (source) => metrics?.attach(source, s.failures),
+      });
     } else if (opts.read.length > 0) {
       exitCode = (await runOffline(opts.read, opts, start)).exitCode;
     } else {
