@@ -61,7 +61,7 @@ async function workerModules(): Promise<string[]> {
   };
   await walk(repoPath("src"), "src/");
   await walk(repoPath("ffi"), "ffi/");
-  return found.sort();
+  return [...new Set(found)].sort(); // a worker started from several modules counts once
 }
 
 Deno.test("compile task: the least permissions, the worker included, type-checked", async () => {
