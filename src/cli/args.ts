@@ -105,7 +105,8 @@ function range(name: IntegerOption): string {
 export const HELP = `Usage: sealert [options] [DEVICE-ID...]
        sealert --read FILE [FILE...] [options]
 
-Passive detector of SoftEther VPN sessions (direct, HTTP proxy, SOCKS, SSH-forwarded).
+Passive detector of SoftEther VPN sessions (direct, HTTP proxy, SOCKS, SSH-forwarded,
+VPN over ICMP and DNS), their side flows, infrastructure contacts and server faces.
 Started without DEVICE-ID it lists the capture devices and asks for one.
 
 Capture:
