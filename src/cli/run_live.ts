@@ -30,7 +30,7 @@
 import { BatchSource } from "../capture/batch_source.ts";
 import { fanoutRendezvous, PEER_FAILED } from "../capture/fanout_source.ts";
 import { LiveCapture } from "../capture/live.ts";
-import type { DetectionEvent } from "../detect/event.ts";
+import { type DetectionEvent, onceKey } from "../detect/event.ts";
 import type { SoftEtherTcpDetector } from "../detect/softether_tcp_detector.ts";
 import { errorReason, LineFile } from "../output/line_file.ts";
 import type { AlertSink } from "../output/sink.ts";
@@ -349,13 +349,6 @@ interface LiveInterface {
   name: string;
   label: string;
   workers: LiveWorker[];
-}
-
-/** Reports made once per run (first contact per host and service, first sighting of a server face). */
-function onceKey(ev: DetectionEvent): string | undefined {
-  if (ev.kind === "infrastructure") return `i|${ev.client.ip}|${ev.service}`;
-  if (ev.kind === "server") return `s|${ev.server.ip}|${ev.server.port}|${ev.face}`;
-  return undefined;
 }
 
 /** How often the workers post their counters (ms). */

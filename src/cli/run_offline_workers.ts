@@ -52,7 +52,7 @@ import { IpProto } from "../decode/packet.ts";
 import { packetPairHash } from "../decode/pair_hash.ts";
 import { Weirds } from "../decode/weirds.ts";
 import { createDetectors } from "../detect/detector_set.ts";
-import type { DetectionEvent } from "../detect/event.ts";
+import { type DetectionEvent, onceKey } from "../detect/event.ts";
 import { Defragmenter } from "../flow/defrag.ts";
 import { flowRecord } from "../flow/flow_record.ts";
 import { EvidenceRecorder } from "../output/evidence.ts";
@@ -136,13 +136,6 @@ interface OfflineResult {
   problems: CaptureFileError[];
   /** The pipelines' counters added up. */
   stats: WorkerStats;
-}
-
-/** Key of a report made once per run, or undefined for other events. */
-function onceKey(ev: DetectionEvent): string | undefined {
-  if (ev.kind === "infrastructure") return `i|${ev.client.ip}|${ev.service}`;
-  if (ev.kind === "server") return `s|${ev.server.ip}|${ev.server.port}|${ev.face}`;
-  return undefined;
 }
 
 /**

@@ -144,3 +144,15 @@ export interface DetectionEvent {
    */
   interface?: string;
 }
+
+/**
+ * The key of a report the detectors make once per run — a host's first
+ * contact with an infrastructure service, the first sighting of a server
+ * face — or undefined for other events. Several pipelines (analysis
+ * workers) keep such reports single by it.
+ */
+export function onceKey(ev: DetectionEvent): string | undefined {
+  if (ev.kind === "infrastructure") return `i|${ev.client.ip}|${ev.service}`;
+  if (ev.kind === "server") return `s|${ev.server.ip}|${ev.server.port}|${ev.face}`;
+  return undefined;
+}
