@@ -496,7 +496,12 @@ export class RudpTunnelTracker {
       if (expired) this.stats.unattached++;
       return expired;
     }
-    const ev = flowEvent(table, slot, now, {
+    // Dated when the decision became possible — the probe's wait over and
+    // its session alerted — not when a packet of some flow happened to
+    // sweep: the same time however packets are spread (analysis workers).
+    const due = this.#firstClient[ep] + PROBE_WAIT;
+    const at = Math.min(now, Math.max(due, entry?.alertTs ?? due));
+    const ev = flowEvent(table, slot, at, {
       kind: this.#o.probeKind,
       variant: this.#o.probeVariant,
       reversed: cd === 1,
@@ -529,7 +534,7 @@ export class RudpTunnelTracker {
     const entry = this.#directory.find(l.version, l.a, l.b, l.since);
     if (entry !== undefined) {
       l.ev.session = entry.id;
-      l.ev.ts = Math.max(l.ev.ts, now);
+      l.ev.ts = Math.min(now, Math.max(l.ev.ts, entry.alertTs));
       this.#directory.attach(entry, this.#o.probeKind);
       this.stats.probes++;
       this.#emit(l.ev);

@@ -49,6 +49,8 @@ export interface SessionEntry {
   readonly variant: Variant;
   /** Packet time the session's first connection started. */
   readonly start: number;
+  /** Packet time of the session's alert (a side flow cannot be tied to it before). */
+  readonly alertTs: number;
   /** Packet time of its end record (Infinity while it lasts). */
   end: number;
   /**
@@ -138,6 +140,7 @@ export class SessionDirectory {
         server,
         variant: ev.variant,
         start,
+        alertTs: ev.ts,
         end: Infinity,
         counts,
         serverUnknown: false,
@@ -154,6 +157,7 @@ export class SessionDirectory {
         server: list[0]?.server ?? new Uint32Array(4),
         variant: ev.variant,
         start,
+        alertTs: ev.ts,
         end: Infinity,
         counts,
         serverUnknown: true,
