@@ -27,6 +27,7 @@ import type { DetectionEvent } from "../detect/event.ts";
 import type { DetectorSet } from "../detect/detector_set.ts";
 import { type Labels, MetricRegistry, PROMETHEUS_CONTENT_TYPE } from "../output/prometheus.ts";
 import { SinkError } from "../output/sink.ts";
+import { isIpv6 } from "../output/syslog_target.ts";
 import type { Pipeline } from "../pipeline.ts";
 import type { WorkerStats } from "./analysis_protocol.ts";
 import { pipelineStats } from "./summary.ts";
@@ -41,17 +42,6 @@ export interface MetricsAddress {
 }
 
 const ADDRESS_FORMS = "HOST:PORT, [IPv6]:PORT or :PORT";
-
-/** An IPv6 literal (without brackets), checked by the WHATWG URL parser. */
-function isIpv6(text: string): boolean {
-  if (!/^[0-9A-Fa-f:.]+$/.test(text) || !text.includes(":")) return false;
-  try {
-    new URL(`http://[${text}]/`);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Why `host` (not bracketed) is no IPv4 address or host name, or undefined. */
 function hostProblem(host: string): string | undefined {

@@ -47,7 +47,7 @@ function hostProblem(host: string): string | undefined {
 }
 
 /** An IPv6 literal (without brackets), checked by the WHATWG URL parser. */
-function isIpv6(text: string): boolean {
+export function isIpv6(text: string): boolean {
   if (!/^[0-9A-Fa-f:.]+$/.test(text) || !text.includes(":")) return false;
   try {
     new URL(`http://[${text}]/`);
