@@ -139,17 +139,7 @@ export class Inspection implements ConnectionHost {
   packet(dir: number, p: DecodedPacket): void {
     const s = this.#stream;
     if (s === undefined) return;
-    s.segment(
-      dir,
-      p.tcpFlags,
-      p.seq,
-      p.ack,
-      p.buf,
-      p.payloadOffset,
-      p.payloadLen,
-      p.payloadCapLen,
-      p.ts,
-    );
+    s.packet(dir, p);
     if ((p.tcpFlags & 0x05) !== 0 && this.closedTs === 0) this.closedTs = p.ts; // FIN or RST
     if (this.verdict === Verdict.UNDECIDED) this.decider?.check(p.ts);
   }

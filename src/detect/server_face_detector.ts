@@ -775,17 +775,7 @@ export class ServerFaceDetector implements Detector {
           c.openvpn(dir, p.buf, p.payloadOffset, p.payloadCapLen, p.payloadLen, p.ts);
         }
       } else {
-        c.stream!.segment(
-          dir,
-          p.tcpFlags,
-          p.seq,
-          p.ack,
-          p.buf,
-          p.payloadOffset,
-          p.payloadLen,
-          p.payloadCapLen,
-          p.ts,
-        );
+        c.stream!.packet(dir, p);
       }
     } catch {
       // A parser bug must not stop the sensor: count it, let the connection go.

@@ -31,7 +31,7 @@
  * @module
  */
 
-import { TcpFlag } from "../decode/packet.ts";
+import { type DecodedPacket, TcpFlag } from "../decode/packet.ts";
 import type { Weirds } from "../decode/weirds.ts";
 
 /** Receives one connection's reassembled streams. */
@@ -123,6 +123,21 @@ export class TcpReassembler {
 
   #heldOf(dir: number): Held[] | undefined {
     return dir === 0 ? this.#held0 : this.#held1;
+  }
+
+  /** {@linkcode segment} with the fields of a decoded TCP packet of direction `dir`. */
+  packet(dir: number, p: DecodedPacket): void {
+    this.segment(
+      dir,
+      p.tcpFlags,
+      p.seq,
+      p.ack,
+      p.buf,
+      p.payloadOffset,
+      p.payloadLen,
+      p.payloadCapLen,
+      p.ts,
+    );
   }
 
   /**
