@@ -32,6 +32,7 @@ import { Sha1 } from "../proto/sha1.ts";
 import type { Detector, EmitFn } from "./detector.ts";
 import { RudpTunnelTracker, TunnelPacket, type TunnelTrackerStats } from "./rudp_tunnel_tracker.ts";
 import type { SessionDirectory } from "./session_directory.ts";
+import { slotCapacity } from "./slot_capacity.ts";
 
 /** ICMP types SoftEther's ICMP mode uses. */
 const ECHO_REPLY = 0, ECHO_REQUEST = 8, INFO_REQUEST = 15, INFO_REPLY = 16;
@@ -116,8 +117,8 @@ export class IcmpVpnDetector implements Detector {
       this.#weirds.add("softether_icmp_cut");
       return;
     }
-    if (this.#fails.length < table.maxFlows) {
-      const f = new Uint8Array(table.maxFlows);
+    if (slot >= this.#fails.length) {
+      const f = new Uint8Array(slotCapacity(slot, table.maxFlows));
       f.set(this.#fails);
       this.#fails = f;
     }

@@ -31,6 +31,7 @@ import type { EmitFn } from "./detector.ts";
 import type { DetectionEvent, SideFlowKind, Variant } from "./event.ts";
 import { flowEvent } from "./flow_event.ts";
 import type { SessionDirectory } from "./session_directory.ts";
+import { slotCapacity } from "./slot_capacity.ts";
 
 /** What a recognised packet is, as far as its detector can tell. */
 export const TunnelPacket = {
@@ -189,8 +190,8 @@ export class RudpTunnelTracker {
    * flow already has its maximum of episodes.
    */
   episode(table: FlowTable, slot: number, key: number): number {
-    if (this.#head.length < table.maxFlows) {
-      const h = new Int32Array(table.maxFlows);
+    if (slot >= this.#head.length) {
+      const h = new Int32Array(slotCapacity(slot, table.maxFlows));
       h.set(this.#head);
       this.#head = h;
     }
