@@ -16,64 +16,11 @@
  * lock file, as the lab's namespace names are per machine.
  */
 import assert from "node:assert/strict";
+import { LAB, labLeftovers, labMissing, lockLab, ROOT, sh, waitFor } from "../helpers/live_lab.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-const LAB = `${ROOT}tests/lab/lab.sh`;
 const SCENARIO = `${ROOT}tests/lab/scenario.sh`;
-/** The lab's output directory (tests/lab/lib.sh). */
-const LAB_OUT = Deno.env.get("LAB_OUT") ?? "/var/lib/sealert-lab";
-/** One lab per machine: held while the test uses it. */
-const LOCK = "/run/sealert-lab.lock";
 
-function missing(): string | undefined {
-  if (Deno.uid() !== 0) return "needs root (network namespaces, live capture)";
-  for (const bin of ["ip", "vpnserver", "vpnclient", "squid", "danted", "tcpdump"]) {
-    const r = new Deno.Command("sh", { args: ["-c", `command -v ${bin}`] }).outputSync();
-    if (r.code !== 0) return `needs ${bin} (see tests/lab/README.md "packages")`;
-  }
-  return undefined;
-}
-
-async function sh(cmd: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, stdin: "null" }).output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  if (out.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${out.code}):\n${text}`);
-  return text;
-}
-
-/** Lab namespaces still present, and recorded lab processes still alive. */
-async function leftovers(): Promise<string[]> {
-  const left: string[] = [];
-  const ns = await new Deno.Command("ip", { args: ["netns", "list"], stdin: "null" }).output();
-  for (const line of new TextDecoder().decode(ns.stdout).split("\n")) {
-    if (/^se-(cli|rtr|srv|px)\b/.test(line)) left.push(`namespace ${line.split(" ")[0]}`);
-  }
-  let pids = "";
-  try {
-    pids = await Deno.readTextFile(`${LAB_OUT}/pids`);
-  } catch { /* none recorded */ }
-  for (const line of pids.split("\n")) {
-    const [name, pid, start] = line.trim().split(/\s+/);
-    if (pid === undefined) continue;
-    try {
-      const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-      if (stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] === start) {
-        left.push(`${name} (PID ${pid})`);
-      }
-    } catch { /* gone */ }
-  }
-  return left;
-}
-
-async function waitFor(what: string, ok: () => boolean, seconds: number): Promise<void> {
-  const end = Date.now() + seconds * 1000;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-const reason = missing();
+const reason = labMissing(["vpnserver", "vpnclient", "squid", "danted", "tcpdump"]);
 const inCi = Deno.env.get("CI") === "true";
 if (reason !== undefined && !inCi) console.log(`live lab e2e test skipped: ${reason}`);
 
@@ -84,8 +31,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     if (reason !== undefined) throw new Error(`cannot run in CI: ${reason}`);
-    const lock = await Deno.open(LOCK, { create: true, write: true });
-    await lock.lock(true);
+    const lock = await lockLab();
     const tmp = await Deno.makeTempDir({ prefix: "sealert-e2e-" });
     let child: Deno.ChildProcess | undefined;
     let failed = true;
@@ -171,7 +117,7 @@ Deno.test({
       }
       await sh(LAB, ["down"]).catch((e) => console.error(e.message));
       await Deno.remove(tmp, { recursive: true });
-      left = await leftovers();
+      left = await labLeftovers();
       lock.close();
       // Said even when the test failed: the failure must not outlive it.
       if (failed && left.length > 0) console.error(`the lab left ${left.join(", ")} running`);
