@@ -15,6 +15,7 @@ import { InventoryOutputs } from "../../src/cli/inventory_outputs.ts";
 import { asNobody, readableCopy } from "../helpers/as_nobody.ts";
 import { inCi, privilegeProblem, skipPrivileged } from "../ffi/_privilege.ts";
 import { sampleEvent } from "../output/_event.ts";
+import { Proc } from "../helpers/proc.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const MAIN = `${ROOT}main.ts`;
@@ -204,43 +205,6 @@ async function run(cmd: string, args: string[]): Promise<void> {
   const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
   if (!out.success) {
     throw new Error(`${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-}
-
-/** A child process whose output is collected as it comes. */
-class Proc {
-  readonly child: Deno.ChildProcess;
-  stdout = "";
-  stderr = "";
-  code: number | undefined;
-  readonly done: Promise<number>;
-
-  constructor(cmd: string, args: string[]) {
-    const child = new Deno.Command(cmd, { args, stdin: "null", stdout: "piped", stderr: "piped" })
-      .spawn();
-    this.child = child;
-    const collect = async (s: ReadableStream<Uint8Array>, into: "stdout" | "stderr") => {
-      for await (const text of s.pipeThrough(new TextDecoderStream())) this[into] += text;
-    };
-    const out = collect(child.stdout, "stdout"), err = collect(child.stderr, "stderr");
-    this.done = (async () => {
-      const status = await child.status;
-      await Promise.all([out, err]);
-      return this.code = status.code;
-    })();
-  }
-
-  signal(sig: Deno.Signal): void {
-    if (this.code === undefined) this.child.kill(sig);
-  }
-
-  async kill(): Promise<void> {
-    try {
-      this.signal("SIGKILL");
-    } catch {
-      // Gone already.
-    }
-    await this.done.catch(() => {});
   }
 }
 

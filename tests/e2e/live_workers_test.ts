@@ -25,6 +25,7 @@
 import assert from "node:assert/strict";
 import { inCi, privilegeProblem, skipPrivileged } from "../ffi/_privilege.ts";
 import type { ReplayItem } from "./fanout_replay.ts";
+import { Proc } from "../helpers/proc.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const MAIN = Deno.env.get("SEALERT_TEST_MAIN") ?? `${ROOT}main.ts`;
@@ -58,54 +59,6 @@ async function run(cmd: string, args: string[]): Promise<string> {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A child process whose output is collected as it comes. */
-class Proc {
-  readonly child: Deno.ChildProcess;
-  stdout = "";
-  stderr = "";
-  code: number | undefined;
-  readonly done: Promise<number>;
-
-  constructor(cmd: string, args: string[]) {
-    const child = new Deno.Command(cmd, { args, stdin: "null", stdout: "piped", stderr: "piped" })
-      .spawn();
-    this.child = child;
-    const collect = async (stream: ReadableStream<Uint8Array>, into: "stdout" | "stderr") => {
-      for await (const text of stream.pipeThrough(new TextDecoderStream())) this[into] += text;
-    };
-    const out = collect(child.stdout, "stdout");
-    const err = collect(child.stderr, "stderr");
-    this.done = (async () => {
-      const status = await child.status;
-      await Promise.all([out, err]);
-      this.code = status.code;
-      return status.code;
-    })();
-  }
-
-  async stop(): Promise<number> {
-    if (this.code === undefined) this.child.kill("SIGINT");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no exit within 30 s: ${this.stderr}`)), 30_000);
-    });
-    try {
-      return await Promise.race([this.done, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async kill(): Promise<void> {
-    if (this.code === undefined) {
-      try {
-        this.child.kill("SIGKILL");
-      } catch { /* gone */ }
-    }
-    await this.done.catch(() => {});
-  }
-}
 
 /** A namespace with veth pairs `cap<i>` (sealert) ↔ `snd<i>` (replay). */
 interface Lab {
