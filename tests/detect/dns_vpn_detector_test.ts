@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { DetectionEvent } from "../../src/detect/event.ts";
-import { readLabels } from "../eval/evaluate.ts";
+import { labelled, NEGATIVE_LABELS, TCP_LAB_LABELS } from "../eval/evaluate.ts";
 import { ipPacket } from "../helpers/frames.ts";
 import {
   rawFrame,
@@ -63,10 +63,7 @@ Deno.test("multi_session4.pcap: each TCP session gets the DNS probe of its own c
 });
 
 Deno.test("every DNS probe in the SoftEther TCP captures names one of the file's TCP sessions", async () => {
-  const labels = [
-    ...readLabels("testdata/lab/labels.tsv"),
-    ...readLabels("testdata/lab2/labels.tsv"),
-  ].filter((l) => l.label === "positive");
+  const labels = labelled("positive", TCP_LAB_LABELS);
   let probes = 0;
   for (const l of labels) {
     const { events } = await runCaptures([l.file]);
@@ -81,12 +78,7 @@ Deno.test("every DNS probe in the SoftEther TCP captures names one of the file's
 });
 
 Deno.test("no DNS events on the negative captures (DNSSEC look-ups, DDNS, NBNS, lab negatives)", async () => {
-  const labels = [
-    ...readLabels("testdata/lab/labels.tsv"),
-    ...readLabels("testdata/lab2/labels.tsv"),
-    ...readLabels("testdata/lookalike/labels.tsv"),
-    ...readLabels("testdata/lab4/neg_labels.tsv"),
-  ].filter((l) => l.label === "negative");
+  const labels = labelled("negative", NEGATIVE_LABELS);
   assert.ok(labels.some((l) => l.file.endsWith("neg_dns_dnssec.pcap")));
   for (const l of labels) {
     const { events, dns } = await runCaptures([l.file]);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import type { DetectionEvent } from "../../src/detect/event.ts";
-import { readLabels } from "../eval/evaluate.ts";
+import { labelled, NEGATIVE_LABELS, TCP_LAB_LABELS } from "../eval/evaluate.ts";
 import { concat } from "../helpers/bytes.ts";
 import { ipBytes } from "../helpers/frames.ts";
 import {
@@ -85,10 +85,7 @@ Deno.test("multi_session4.pcap: each TCP session gets the ICMP probe of its own 
 });
 
 Deno.test("every ICMP probe in the SoftEther TCP captures names one of the file's TCP sessions", async () => {
-  const labels = [
-    ...readLabels("testdata/lab/labels.tsv"),
-    ...readLabels("testdata/lab2/labels.tsv"),
-  ].filter((l) => l.label === "positive");
+  const labels = labelled("positive", TCP_LAB_LABELS);
   assert.ok(labels.length >= 30);
   let probes = 0;
   for (const l of labels) {
@@ -104,12 +101,7 @@ Deno.test("every ICMP probe in the SoftEther TCP captures names one of the file'
 });
 
 Deno.test("no ICMP events on the negative captures (lab, lab2, lookalike, lab4)", async () => {
-  const labels = [
-    ...readLabels("testdata/lab/labels.tsv"),
-    ...readLabels("testdata/lab2/labels.tsv"),
-    ...readLabels("testdata/lookalike/labels.tsv"),
-    ...readLabels("testdata/lab4/neg_labels.tsv"),
-  ].filter((l) => l.label === "negative");
+  const labels = labelled("negative", NEGATIVE_LABELS);
   assert.ok(labels.some((l) => l.file.endsWith("neg_ping_patterns.pcap")));
   for (const l of labels) {
     const { events, icmp } = await runCaptures([l.file]);

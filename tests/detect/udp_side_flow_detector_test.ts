@@ -8,7 +8,7 @@ import { SoftEtherTcpDetector } from "../../src/detect/softether_tcp_detector.ts
 import { UdpSideFlowDetector } from "../../src/detect/udp_side_flow_detector.ts";
 import { Pipeline } from "../../src/pipeline.ts";
 import { ethernet, ipPacket } from "../helpers/frames.ts";
-import { readLabels } from "../eval/evaluate.ts";
+import { labelled, NEGATIVE_LABELS } from "../eval/evaluate.ts";
 
 /** Runs the TCP detector and the side-flow detector over `files`; every event passes the directory first. */
 async function run(files: string[], withTcp = true): Promise<DetectionEvent[]> {
@@ -82,11 +82,7 @@ Deno.test("UDP flows without a detected session are never reported", async () =>
 });
 
 Deno.test("no side flows on the look-alike captures", async () => {
-  const labels = [
-    ...readLabels("testdata/lab/labels.tsv"),
-    ...readLabels("testdata/lab2/labels.tsv"),
-    ...readLabels("testdata/lookalike/labels.tsv"),
-  ].filter((l) => l.label === "negative");
+  const labels = labelled("negative", NEGATIVE_LABELS);
   assert.ok(labels.length >= 20);
   for (const l of labels) {
     const evs = await run([l.file]);

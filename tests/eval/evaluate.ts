@@ -107,6 +107,20 @@ export function readLabels(path: string): Label[] {
   });
 }
 
+/** The labels files of the SoftEther-over-TCP labs (testdata/lab, testdata/lab2). */
+export const TCP_LAB_LABELS = ["testdata/lab/labels.tsv", "testdata/lab2/labels.tsv"];
+/** Every labels file holding negatives: the TCP labs, the look-alikes, lab 4's negatives. */
+export const NEGATIVE_LABELS = [
+  ...TCP_LAB_LABELS,
+  "testdata/lookalike/labels.tsv",
+  "testdata/lab4/neg_labels.tsv",
+];
+
+/** The rows labelled `label` of the given labels files. */
+export function labelled(label: Label["label"], files: string[]): Label[] {
+  return files.flatMap((f) => readLabels(f)).filter((l) => l.label === label);
+}
+
 /** Parse a footprint.tsv file (columns file, kind, detail, client, server, count, note). */
 export function readFootprint(path: string): FootprintRow[] {
   const lines = Deno.readTextFileSync(path).split("\n").filter((l) => l.trim() !== "");
