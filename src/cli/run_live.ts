@@ -134,6 +134,102 @@ function logPaths(opts: Options): string[] {
     .filter((p): p is string => p !== undefined && p !== "-");
 }
 
+/** What {@linkcode liveControls} acts on. */
+interface LiveControlHooks {
+  /** The alert sinks (reopened on SIGHUP). */
+  sinks: AlertSink;
+  /** More to reopen on SIGHUP (the flow log). */
+  onReopen?: () => void;
+  /** Sink write failures so far; a failure stops the run with LOG_FAULT. */
+  sinkFailures?: () => number;
+  /** The server inventory's files, rewritten every minute and on SIGUSR1. */
+  inventory?: LiveInventory;
+  /** The status line (SIGUSR1, --status). */
+  status: () => string;
+  /** SIGINT / SIGTERM. */
+  stop: () => void;
+  /** Stops the run with an exit code and a message. */
+  failed: (code: number, message: string) => void;
+  /** Called every 200 ms with the wall clock (performance.now()). */
+  onTick?: (now: number) => void;
+}
+
+/**
+ * The controls every live run has: signals (SIGINT/SIGTERM stop, SIGHUP
+ * reopens the logs, SIGUSR1 prints the status and rewrites the inventory;
+ * they stay handled until the process exits, so a second signal during
+ * the shutdown cannot cut the logs or the summary short), the sink-failure
+ * and deleted-log checks, the inventory rewrites and the status timer.
+ */
+function liveControls(opts: Options, c: LiveControlHooks): {
+  checkSinks: () => void;
+  stopTimers: () => void;
+  end: () => void;
+} {
+  const checkSinks = () => {
+    const n = c.sinkFailures?.() ?? 0;
+    if (n > 0) {
+      c.failed(
+        LiveExit.LOG_FAULT,
+        `alerts could not be written (${n} failed ${n === 1 ? "write" : "writes"}): stopping`,
+      );
+    }
+  };
+  const watch = new DeletedLogWatch(logPaths(opts));
+  let ended = false;
+  onSignal("SIGINT", c.stop);
+  onSignal("SIGTERM", c.stop);
+  onSignal("SIGHUP", () => {
+    if (ended) return; // main.ts is closing the sinks
+    try {
+      c.sinks.reopen();
+      c.onReopen?.();
+      watch.reset();
+      console.error("sealert: log files reopened");
+    } catch (e) {
+      console.error(`sealert: ${(e as Error).message}`);
+    }
+  });
+  const inventory = c.inventory;
+  // No SIGUSR1 on Windows.
+  if (Deno.build.os !== "windows") {
+    onSignal("SIGUSR1", () => {
+      if (ended) return; // main.ts writes the inventory at exit
+      console.error(`sealert: ${c.status()}`);
+      if (inventory === undefined) return;
+      inventory.save();
+      console.error(inventory.table());
+    });
+  }
+  const rewrite = inventory !== undefined
+    ? setInterval(() => inventory.save(), INVENTORY_REWRITE_SECONDS * 1000)
+    : undefined;
+  let lastLogCheck = performance.now();
+  const tick = setInterval(() => {
+    const now = performance.now();
+    checkSinks();
+    if (now - lastLogCheck >= LOG_CHECK_MS) {
+      lastLogCheck = now;
+      watch.check();
+    }
+    c.onTick?.(now);
+  }, 200);
+  const statusTimer = opts.statusInterval > 0
+    ? setInterval(() => console.error(`sealert: ${c.status()}`), opts.statusInterval * 1000)
+    : undefined;
+  return {
+    checkSinks,
+    stopTimers: () => {
+      clearInterval(tick);
+      if (statusTimer !== undefined) clearInterval(statusTimer);
+      if (rewrite !== undefined) clearInterval(rewrite);
+    },
+    end: () => {
+      ended = true;
+    },
+  };
+}
+
 /**
  * Capture live until stopped; returns the exit code ({@linkcode LiveExit}).
  *
@@ -181,78 +277,37 @@ export async function runLive(
     capture.stop();
   };
   const failed = (code: number, message: string) => {
-    // A worker that gave up because another of its group failed says less than that one.
-    if (!started && fault?.message.endsWith(PEER_FAILED)) fault = undefined;
     if (fault !== undefined) return;
     fault = { code, message };
     console.error(`sealert: ${message}`);
     stopping = true;
     capture.stop();
   };
-  const checkSinks = () => {
-    const n = sinkFailures?.() ?? 0;
-    if (n > 0) {
-      failed(
-        LiveExit.LOG_FAULT,
-        `alerts could not be written (${n} failed ${n === 1 ? "write" : "writes"}): stopping`,
-      );
-    }
-  };
-  const watch = new DeletedLogWatch(logPaths(opts));
-  // The signals stay handled until the process exits: a second signal
-  // during the shutdown must not cut the logs or the summary short.
-  let ended = false;
-  onSignal("SIGINT", stop);
-  onSignal("SIGTERM", stop);
-  onSignal("SIGHUP", () => {
-    if (ended) return; // main.ts is closing the sinks
-    try {
-      sinks.reopen();
-      onReopen?.();
-      watch.reset();
-      console.error("sealert: log files reopened");
-    } catch (e) {
-      console.error(`sealert: ${(e as Error).message}`);
-    }
-  });
   const status = () => {
     const s = capture.stats();
     return statusLine(pipeline, classifier, { dropped: s.dropped, ifDropped: s.ifDropped });
   };
-  // SIGUSR1: a status line on demand, and the inventory now (no SIGUSR1 on Windows).
-  if (Deno.build.os !== "windows") {
-    onSignal("SIGUSR1", () => {
-      if (ended) return; // main.ts writes the inventory at exit
-      console.error(`sealert: ${status()}`);
-      if (inventory === undefined) return;
-      inventory.save();
-      console.error(inventory.table());
-    });
-  }
-  const rewrite = inventory !== undefined
-    ? setInterval(() => inventory.save(), INVENTORY_REWRITE_SECONDS * 1000)
-    : undefined;
   // Decisions that wait for time to pass (e.g. 1 s after a welcome) must not
   // wait for the next packet when the link goes quiet: advance packet time by
   // the wall clock since the last packet.
-  let lastPackets = -1, lastWall = performance.now(), lastLogCheck = lastWall;
-  const tick = setInterval(() => {
-    const now = performance.now();
-    checkSinks();
-    if (now - lastLogCheck >= LOG_CHECK_MS) {
-      lastLogCheck = now;
-      watch.check();
-    }
-    if (pipeline.packets !== lastPackets) {
-      lastPackets = pipeline.packets;
-      lastWall = now;
-      return;
-    }
-    pipeline.tick(pipeline.flows.now + (now - lastWall) / 1000);
-  }, 200);
-  const statusTimer = opts.statusInterval > 0
-    ? setInterval(() => console.error(`sealert: ${status()}`), opts.statusInterval * 1000)
-    : undefined;
+  let lastPackets = -1, lastWall = performance.now();
+  const controls = liveControls(opts, {
+    sinks,
+    onReopen,
+    sinkFailures,
+    inventory,
+    status,
+    stop,
+    failed,
+    onTick: (now) => {
+      if (pipeline.packets !== lastPackets) {
+        lastPackets = pipeline.packets;
+        lastWall = now;
+        return;
+      }
+      pipeline.tick(pipeline.flows.now + (now - lastWall) / 1000);
+    },
+  });
 
   try {
     await pipeline.run(new BatchSource(capture));
@@ -261,21 +316,19 @@ export async function runLive(
     if (!(e instanceof CaptureDeviceError)) throw e;
     failed(e.exitCode, e.message);
   } finally {
-    clearInterval(tick);
-    if (statusTimer !== undefined) clearInterval(statusTimer);
-    if (rewrite !== undefined) clearInterval(rewrite);
+    controls.stopTimers();
   }
   const final = await capture.close();
   pipeline.finish();
   sinks.flush();
-  checkSinks();
+  controls.checkSinks();
   console.error(
     summary(pipeline, classifier, (performance.now() - started) / 1000, {
       dropped: final.dropped,
       ifDropped: final.ifDropped,
     }),
   );
-  ended = true;
+  controls.end();
   return fault?.code ?? LiveExit.OK;
 }
 
@@ -587,73 +640,33 @@ export async function runLiveWorkers(opts: Options, out: LiveWorkerOutputs): Pro
     stopping = true;
     stopAll();
   };
-  const checkSinks = () => {
-    const n = out.sinkFailures?.() ?? 0;
-    if (n > 0) {
-      failed(
-        LiveExit.LOG_FAULT,
-        `alerts could not be written (${n} failed ${n === 1 ? "write" : "writes"}): stopping`,
-      );
-    }
-  };
-  const watch = new DeletedLogWatch(logPaths(opts));
-  let ended = false;
-  onSignal("SIGINT", stop);
-  onSignal("SIGTERM", stop);
-  onSignal("SIGHUP", () => {
-    if (ended) return;
-    try {
-      out.sinks.reopen();
-      flowFile?.reopen();
-      out.onReopen?.();
-      watch.reset();
-      console.error("sealert: log files reopened");
-    } catch (e) {
-      console.error(`sealert: ${(e as Error).message}`);
-    }
-  });
   const status = () =>
     `${statusLineOf(total(), drops())}; ${interfaces.map(interfaceStatus).join("; ")}`;
-  if (Deno.build.os !== "windows") {
-    onSignal("SIGUSR1", () => {
-      if (ended) return;
-      console.error(`sealert: ${status()}`);
-      if (out.inventory === undefined) return;
-      out.inventory.save();
-      console.error(out.inventory.table());
-    });
-  }
-  const inventory = out.inventory;
-  const rewrite = inventory !== undefined
-    ? setInterval(() => inventory.save(), INVENTORY_REWRITE_SECONDS * 1000)
-    : undefined;
-  let lastLogCheck = performance.now();
-  const tick = setInterval(() => {
-    checkSinks();
-    const now = performance.now();
-    if (now - lastLogCheck >= LOG_CHECK_MS) {
-      lastLogCheck = now;
-      watch.check();
-    }
-  }, 200);
-  const statusTimer = opts.statusInterval > 0
-    ? setInterval(() => console.error(`sealert: ${status()}`), opts.statusInterval * 1000)
-    : undefined;
+  const controls = liveControls(opts, {
+    sinks: out.sinks,
+    onReopen: () => {
+      flowFile?.reopen();
+      out.onReopen?.();
+    },
+    sinkFailures: out.sinkFailures,
+    inventory: out.inventory,
+    status,
+    stop,
+    failed,
+  });
 
   await Promise.all(all.map((w) => w.done));
-  clearInterval(tick);
-  if (statusTimer !== undefined) clearInterval(statusTimer);
-  if (rewrite !== undefined) clearInterval(rewrite);
+  controls.stopTimers();
   terminateAll();
   flowFile?.close();
   out.sinks.flush();
-  checkSinks();
+  controls.checkSinks();
   console.error(
     [
       summaryOf(total(), (performance.now() - startedAt) / 1000, drops()),
       ...interfaces.map(interfaceSummary),
     ].join("\n"),
   );
-  ended = true;
+  controls.end();
   return faultCode() ?? LiveExit.OK;
 }
