@@ -85,15 +85,22 @@ export interface FileResult {
   problems: string[];
 }
 
-/** Parse a labels.tsv file. */
-export function readLabels(path: string): Label[] {
+/** The rows of a tab-separated file with a header line, by column name (missing cells ""). */
+function readTsv(path: string): Record<string, string>[] {
   const lines = Deno.readTextFileSync(path).split("\n").filter((l) => l.trim() !== "");
   const head = lines[0].split("\t");
-  const dir = dirname(path);
   return lines.slice(1).map((l) => {
     const cols = l.split("\t");
     const row: Record<string, string> = {};
     head.forEach((h, i) => (row[h] = cols[i] ?? ""));
+    return row;
+  });
+}
+
+/** Parse a labels.tsv file. */
+export function readLabels(path: string): Label[] {
+  const dir = dirname(path);
+  return readTsv(path).map((row) => {
     return {
       file: join(dir, row.file),
       label: row.label as Label["label"],
@@ -123,13 +130,8 @@ export function labelled(label: Label["label"], files: string[]): Label[] {
 
 /** Parse a footprint.tsv file (columns file, kind, detail, client, server, count, note). */
 export function readFootprint(path: string): FootprintRow[] {
-  const lines = Deno.readTextFileSync(path).split("\n").filter((l) => l.trim() !== "");
-  const head = lines[0].split("\t");
   const dir = dirname(path);
-  return lines.slice(1).map((l) => {
-    const cols = l.split("\t");
-    const row: Record<string, string> = {};
-    head.forEach((h, i) => (row[h] = cols[i] ?? ""));
+  return readTsv(path).map((row) => {
     return {
       file: join(dir, row.file),
       kind: row.kind,
