@@ -16,7 +16,18 @@
  * lock file, as the lab's namespace names are per machine.
  */
 import assert from "node:assert/strict";
-import { LAB, labLeftovers, labMissing, lockLab, ROOT, sh, waitFor } from "../helpers/live_lab.ts";
+import {
+  LAB,
+  labLeftovers,
+  labMissing,
+  type LiveSealert,
+  lockLab,
+  ROOT,
+  sh,
+  startLiveSealert,
+  stopLiveSealert,
+  waitFor,
+} from "../helpers/live_lab.ts";
 
 const SCENARIO = `${ROOT}tests/lab/scenario.sh`;
 
@@ -33,58 +44,28 @@ Deno.test({
     if (reason !== undefined) throw new Error(`cannot run in CI: ${reason}`);
     const lock = await lockLab();
     const tmp = await Deno.makeTempDir({ prefix: "sealert-e2e-" });
-    let child: Deno.ChildProcess | undefined;
+    let live: LiveSealert | undefined;
     let failed = true;
     let left: string[] = [];
     try {
       await sh(LAB, ["up"]);
-      const ns = (await sh(LAB, ["sensor-ns"])).trim().split("\n").pop()!;
-      const dev = (await sh(LAB, ["sensor-if"])).trim().split("\n").pop()!;
-      let stdout = "";
-      child = new Deno.Command("ip", {
-        args: [
-          "netns",
-          "exec",
-          ns,
-          Deno.execPath(),
-          "run",
-          "-A",
-          `${ROOT}main.ts`,
-          dev,
-          "--log",
-          `${tmp}/sealert.log`,
-          "--json",
-          `${tmp}/alerts.json`,
-          "--status",
-          "0",
-        ],
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const dec = new TextDecoder();
-      (async () => {
-        for await (const chunk of child!.stdout) stdout += dec.decode(chunk);
-      })();
-      let stderr = "";
-      (async () => {
-        for await (const chunk of child!.stderr) stderr += dec.decode(chunk);
-      })();
-      await waitFor("sealert to start capturing", () => stdout.includes("Starting Capture"), 30);
-      assert.match(stdout, new RegExp(`Starting Capture Packets at \\[${dev}\\]\\.`));
+      live = await startLiveSealert(`${tmp}/sealert.log`, `${tmp}/alerts.json`);
+      const { child, dev } = live;
+      const stdout = live.stdout, stderr = live.stderr;
+      assert.match(stdout(), new RegExp(`Starting Capture Packets at \\[${dev}\\]\\.`));
 
       await sh(SCENARIO, ["direct_443"]);
       await sh(SCENARIO, ["http_proxy"]);
       // Both alerts are due within 1 s of each welcome; allow the log to settle.
       await waitFor(
         "two alert lines",
-        () => (stdout.match(/Connection Detected/g) ?? []).length >= 2,
+        () => (stdout().match(/Connection Detected/g) ?? []).length >= 2,
         15,
       );
       child.kill("SIGINT");
       const status = await child.status;
-      assert.equal(status.code, 0, stderr);
-      assert.match(stderr, /Dropped: +0 by the kernel/);
+      assert.equal(status.code, 0, stderr());
+      assert.match(stderr(), /Dropped: +0 by the kernel/);
 
       const lines = (await Deno.readTextFile(`${tmp}/sealert.log`)).trimEnd().split("\n");
       assert.equal(lines.length, 2, lines.join("\n"));
@@ -109,12 +90,7 @@ Deno.test({
       console.log(lines.join("\n"));
       failed = false;
     } finally {
-      if (child !== undefined) {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* already exited */ }
-        await child.status;
-      }
+      await stopLiveSealert(live);
       await sh(LAB, ["down"]).catch((e) => console.error(e.message));
       await Deno.remove(tmp, { recursive: true });
       left = await labLeftovers();
